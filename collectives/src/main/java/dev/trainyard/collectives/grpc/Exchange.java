@@ -1,0 +1,217 @@
+package dev.trainyard.collectives.grpc;
+
+import dev.trainyard.collectives.CollectiveException;
+import dev.trainyard.collectives.Fingerprint;
+import dev.trainyard.collectives.FingerprintMismatchException;
+import dev.trainyard.collectives.PeerFailureException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The point-to-point layer algorithms are written against: queue frames to peers and take
+ * frames from peers, for one collective at a time, on the communicator's collective thread.
+ *
+ * <p>Sends never block: frames wait in per-peer queues and go out whenever gRPC reports send
+ * window. Every wait (for a frame, or for the queues to drain) keeps pumping those queues, so
+ * two ranks sending to each other can never deadlock on flow control. Waits park the thread
+ * until a gRPC callback wakes it, and end with an error on the deadline or on any failure.
+ * Every received frame is checked against this collective's fingerprint.
+ */
+final class Exchange {
+    private static final long MAX_PARK_NANOS = 100_000_000L; // safety net only; callbacks unpark us
+
+    private final int rank;
+    private final int size;
+    private final int chunkBytes;
+    private final PeerLink[] links;
+    private final FramePool pool;
+    private final CollectiveContext context;
+    private final ArrayDeque<SendItem> freeItems = new ArrayDeque<>();
+    private ByteBuffer scratch = ByteBuffer.allocateDirect(0);
+    private Fingerprint fp;
+    private long deadline;
+
+    Exchange(int rank, int size, int chunkBytes, PeerLink[] links, FramePool pool, CollectiveContext context) {
+        this.rank = rank;
+        this.size = size;
+        this.chunkBytes = chunkBytes;
+        this.links = links;
+        this.pool = pool;
+        this.context = context;
+    }
+
+    void begin(Fingerprint fingerprint, long deadlineNanos) {
+        this.fp = fingerprint;
+        this.deadline = deadlineNanos;
+    }
+
+    int rank() {
+        return rank;
+    }
+
+    int size() {
+        return size;
+    }
+
+    int chunkBytes() {
+        return chunkBytes;
+    }
+
+    Fingerprint fingerprint() {
+        return fp;
+    }
+
+    /** A native-order direct buffer of at least {@code bytes}, reused across collectives (its content is garbage). */
+    ByteBuffer scratch(int bytes) {
+        if (scratch.capacity() < bytes) {
+            scratch = ByteBuffer.allocateDirect(Math.max(bytes, scratch.capacity() * 2)).order(ByteOrder.nativeOrder());
+        }
+        return scratch;
+    }
+
+    /** Queues {@code src[offset, offset+length)} for {@code peer}; the region must stay untouched until {@link #flush()}. */
+    void send(int peer, ByteBuffer src, int offset, int length, int step, int chunkOffset) {
+        enqueue(peer, item().set(src, offset, length, step, chunkOffset, null));
+    }
+
+    /** Queues a received frame's payload for {@code peer}; the frame is released once it is on the wire. */
+    void forward(int peer, InboundFrame frame, int step, int chunkOffset) {
+        enqueue(peer, item().set(frame.payload, 0, frame.length(), step, chunkOffset, frame));
+    }
+
+    private SendItem item() {
+        SendItem it = freeItems.poll();
+        return it != null ? it : new SendItem();
+    }
+
+    private void enqueue(int peer, SendItem it) {
+        links[peer].sendQueue.add(it);
+        pump();
+    }
+
+    /** Sends whatever the flow-control windows allow, without waiting. */
+    private void pump() {
+        for (PeerLink link : links) {
+            if (link == null || link.sendQueue.isEmpty()) {
+                continue;
+            }
+            String closed = link.outboundClosed();
+            if (closed != null) {
+                throw new PeerFailureException(fp + " on rank " + rank + " cannot send to rank " + link.peer + ": " + closed,
+                        List.of(link.peer), null);
+            }
+            while (!link.sendQueue.isEmpty() && link.ready()) {
+                SendItem it = link.sendQueue.poll();
+                link.sendNow(fp, it);
+                if (it.release != null) {
+                    release(it.release);
+                }
+                it.set(null, 0, 0, 0, 0, null);
+                freeItems.push(it);
+            }
+        }
+    }
+
+    /**
+     * Waits for the next frame from {@code peer} and checks it is step {@code step}, offset
+     * {@code chunkOffset}, {@code length} bytes of this collective. Release it when done.
+     */
+    InboundFrame receive(int peer, int step, int chunkOffset, int length) {
+        PeerLink link = links[peer];
+        while (true) {
+            CollectiveException failure = context.failure();
+            if (failure != null) {
+                throw failure;
+            }
+            pump();
+            InboundFrame f = link.poll();
+            if (f != null) {
+                check(f, peer, step, chunkOffset, length);
+                return f;
+            }
+            String closed = link.inboundClosed();
+            if (closed != null) {
+                throw new PeerFailureException(fp + " on rank " + rank + " cannot receive from rank " + peer + ": " + closed,
+                        List.of(peer), null);
+            }
+            park(peer);
+        }
+    }
+
+    private void check(InboundFrame f, int peer, int step, int chunkOffset, int length) {
+        if (!f.belongsTo(fp)) {
+            Fingerprint theirs = f.fingerprint();
+            release(f);
+            throw new FingerprintMismatchException("collective mismatch: rank " + rank + " issued " + fp + " but rank "
+                    + peer + " issued " + theirs + "; every rank must call the same collectives in the same order"
+                    + " with the same type, count, op and root", List.of(rank, peer));
+        }
+        if (f.step() != step || f.chunkOffset() != chunkOffset || f.length() != length) {
+            int s = f.step(), o = f.chunkOffset(), l = f.length();
+            release(f);
+            throw new CollectiveException("protocol error in " + fp + ": rank " + rank + " expected step " + step
+                    + " offset " + chunkOffset + " length " + length + " from rank " + peer + " but got step " + s
+                    + " offset " + o + " length " + l + " (options such as chunk size must be equal on all ranks)",
+                    List.of(peer), null);
+        }
+    }
+
+    /** Returns a received frame to the pool and lets its sender send one more. */
+    void release(InboundFrame f) {
+        PeerLink origin = f.origin;
+        pool.give(f);
+        if (origin != null) {
+            origin.grantOne();
+        }
+    }
+
+    /** Waits until every queued frame is on the wire; after this the caller's buffers are free. */
+    void flush() {
+        while (true) {
+            pump();
+            boolean pending = false;
+            int waitingOn = -1;
+            for (PeerLink link : links) {
+                if (link != null && !link.sendQueue.isEmpty()) {
+                    pending = true;
+                    waitingOn = link.peer;
+                    break;
+                }
+            }
+            if (!pending) {
+                return;
+            }
+            park(waitingOn);
+        }
+    }
+
+    private void park(int waitingOn) {
+        CollectiveException failure = context.failure();
+        if (failure != null) {
+            throw failure;
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+            throw context.timedOut(fp, waitingOn);
+        }
+        LockSupport.parkNanos(this, Math.min(left, MAX_PARK_NANOS));
+    }
+
+    /** Drops queued sends after a failure, returning forwarded frames to the pool. */
+    void reset() {
+        for (PeerLink link : links) {
+            if (link == null) {
+                continue;
+            }
+            for (SendItem it; (it = link.sendQueue.poll()) != null; ) {
+                if (it.release != null) {
+                    pool.give(it.release);
+                }
+                freeItems.push(it.set(null, 0, 0, 0, 0, null));
+            }
+        }
+    }
+}

@@ -1,0 +1,540 @@
+package dev.trainyard.collectives.grpc;
+
+import com.google.protobuf.Empty;
+import dev.trainyard.collectives.CollectiveException;
+import dev.trainyard.collectives.CollectiveOp;
+import dev.trainyard.collectives.Communicator;
+import dev.trainyard.collectives.CommunicatorAbortedException;
+import dev.trainyard.collectives.CommunicatorOptions;
+import dev.trainyard.collectives.DataType;
+import dev.trainyard.collectives.Fingerprint;
+import dev.trainyard.collectives.PeerFailureException;
+import dev.trainyard.collectives.ReduceOp;
+import dev.trainyard.collectives.Work;
+import dev.trainyard.collectives.grpc.proto.AbortRequest;
+import dev.trainyard.collectives.grpc.proto.PeerControlGrpc;
+import dev.trainyard.collectives.grpc.proto.ProgressReply;
+import dev.trainyard.collectives.store.Store;
+import dev.trainyard.collectives.store.StoreTimeoutException;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * {@link Communicator} over gRPC: each rank runs a data-plane server, publishes its endpoint
+ * through the rendezvous store and keeps one long-lived stream to every peer. Large messages
+ * take a pipelined ring; messages up to {@code smallMessageBytes} one direct exchange.
+ *
+ * <p>Threads: callers only enqueue; one collective thread per communicator runs the work in
+ * issue order and is the only thread that sends or reduces; gRPC's event-loop threads parse
+ * incoming frames into pooled buffers and wake it. Failures (peer lost, mismatch, timeout,
+ * abort) poison the communicator: current and later work fail with the cause, and peers are
+ * told so they fail within milliseconds rather than at their own timeout.
+ */
+public final class GrpcCommunicator implements Communicator, LinkEvents, CollectiveContext {
+    private static final System.Logger LOG = System.getLogger(GrpcCommunicator.class.getName());
+    private static final Duration NOTICE_DEADLINE = Duration.ofSeconds(2);
+
+    private final int rank;
+    private final int size;
+    private final CommunicatorOptions options;
+    private final PeerLink[] links;
+    private final PeerControlGrpc.PeerControlFutureStub[] control;
+    private final FramePool pool;
+    private final MethodDescriptor<Frame, Empty> method;
+    private final Exchange exchange;
+    private final ThreadPoolExecutor executor;
+    private final Set<Work> pending = ConcurrentHashMap.newKeySet();
+    private Server server;
+    private volatile Thread collectiveThread;
+    private long nextSeq;
+    private volatile long startedSeq = -1;
+    private volatile long completedSeq = -1;
+    private volatile Fingerprint running;
+    private volatile CollectiveException failure;
+    private volatile boolean closed;
+
+    private GrpcCommunicator(int rank, int size, CommunicatorOptions options) {
+        this.rank = rank;
+        this.size = size;
+        this.options = options;
+        this.links = new PeerLink[size];
+        this.control = new PeerControlGrpc.PeerControlFutureStub[size];
+        int window = options.receiveWindow();
+        this.pool = new FramePool(options.chunkBytes(), Math.max(16, size * (window + 2)));
+        this.method = DataPlane.method(pool);
+        byte[] sendScratch = new byte[64 << 10]; // only the collective thread sends
+        for (int p = 0; p < size; p++) {
+            if (p != rank) {
+                links[p] = new PeerLink(p, this, sendScratch, window);
+            }
+        }
+        this.exchange = new Exchange(rank, size, options.chunkBytes(), links, pool, this);
+        this.executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "trainyard-collectives-rank-" + rank);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Joins the group: starts this rank's data-plane server, publishes {@code endpoint/<rank>}
+     * in {@code store}, waits for every peer's endpoint and opens a stream to each.
+     * With {@code size == 1} nothing touches the network.
+     *
+     * @throws PeerFailureException naming the ranks that did not show up or cannot be reached
+     */
+    public static GrpcCommunicator connect(Store store, int rank, int size, CommunicatorOptions options) {
+        if (size < 1) {
+            throw new IllegalArgumentException("group size must be at least 1, got " + size);
+        }
+        if (rank < 0 || rank >= size) {
+            throw new IllegalArgumentException("rank " + rank + " is outside the group of " + size + " (valid: 0.." + (size - 1) + ")");
+        }
+        GrpcCommunicator c = new GrpcCommunicator(rank, size, options);
+        if (size > 1) {
+            try {
+                c.joinPeers(store);
+            } catch (RuntimeException e) {
+                c.shutdownTransport();
+                c.executor.shutdownNow();
+                throw e;
+            }
+        }
+        return c;
+    }
+
+    private void joinPeers(Store store) {
+        int window = options.receiveWindow();
+        int maxMessage = options.chunkBytes() + FrameHeader.BYTES + 1024;
+        server = NettyServerBuilder.forAddress(new InetSocketAddress(options.bindHost(), 0))
+                .directExecutor()
+                .maxInboundMessageSize(maxMessage)
+                .flowControlWindow(Math.max(1 << 20, (window + 1) * maxMessage))
+                .intercept(options.token().serverInterceptor("data plane of rank " + rank))
+                .addService(DataPlane.service(method, size, p -> links[p], window))
+                .addService(new PeerControlService(this))
+                .build();
+        try {
+            server.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("rank " + rank + " cannot start its data-plane server on "
+                    + options.bindHost() + ": " + e.getMessage() + " (check --bind / the host's addresses)", e);
+        }
+        int port = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+        store.setString(endpointKey(rank), options.advertiseHost() + ":" + port);
+
+        List<String> keys = new ArrayList<>();
+        for (int p = 0; p < size; p++) {
+            if (p != rank) {
+                keys.add(endpointKey(p));
+            }
+        }
+        try {
+            store.await(keys, options.connectTimeout());
+        } catch (StoreTimeoutException e) {
+            List<Integer> missing = e.missingKeys().stream().map(k -> Integer.parseInt(k.substring(k.lastIndexOf('/') + 1))).toList();
+            throw new PeerFailureException("rank " + rank + ": ranks " + missing + " did not join the group of " + size
+                    + " within " + options.connectTimeout().toSeconds() + " s (not started, crashed, or using another store)", missing, e);
+        }
+        Metadata headers = new Metadata();
+        headers.put(DataPlane.SENDER_RANK, Integer.toString(rank));
+        headers.put(DataPlane.WORLD_SIZE, Integer.toString(size));
+        CallOptions callOptions = CallOptions.DEFAULT
+                .withCallCredentials(options.token().callCredentials())
+                .withOnReadyThreshold(4 * options.chunkBytes());
+        for (int p = 0; p < size; p++) {
+            if (p == rank) {
+                continue;
+            }
+            String address = store.getString(endpointKey(p), options.connectTimeout());
+            ManagedChannel channel = NettyChannelBuilder.forTarget(address)
+                    .usePlaintext()
+                    .directExecutor()
+                    .disableRetry() // a retried stream would re-send frames we already reused
+                    .maxInboundMessageSize(maxMessage)
+                    .build();
+            links[p].open(address, channel, method, callOptions, headers);
+            control[p] = PeerControlGrpc.newFutureStub(channel).withCallCredentials(options.token().callCredentials());
+        }
+        awaitConnected();
+    }
+
+    static String endpointKey(int rank) {
+        return "endpoint/" + rank;
+    }
+
+    private void awaitConnected() {
+        long deadline = System.nanoTime() + options.connectTimeout().toNanos();
+        collectiveThread = Thread.currentThread();
+        try {
+            while (true) {
+                List<Integer> notReady = new ArrayList<>();
+                for (PeerLink link : links) {
+                    if (link != null && !link.ready()) {
+                        if (link.outboundClosed() != null) {
+                            throw new PeerFailureException("rank " + rank + " cannot open a stream to rank " + link.peer
+                                    + " at " + link.address() + ": " + link.outboundClosed(), List.of(link.peer), null);
+                        }
+                        notReady.add(link.peer);
+                    }
+                }
+                if (notReady.isEmpty()) {
+                    return;
+                }
+                if (failure != null) {
+                    throw failure;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new PeerFailureException("rank " + rank + " could not connect to ranks " + notReady + " within "
+                            + options.connectTimeout().toSeconds() + " s (firewall, wrong advertised address, or peer down)", notReady, null);
+                }
+                LockSupport.parkNanos(this, 50_000_000L);
+            }
+        } finally {
+            collectiveThread = null;
+        }
+    }
+
+    @Override
+    public int rank() {
+        return rank;
+    }
+
+    @Override
+    public int size() {
+        return size;
+    }
+
+    public CommunicatorOptions options() {
+        return options;
+    }
+
+    // ---------------------------------------------------------------- API
+
+    @Override
+    public Work allReduceAsync(ByteBuffer buffer, DataType type, ReduceOp op) {
+        ByteBuffer buf = view(buffer, type, "allReduce");
+        long count = buf.limit() / type.bytes();
+        Collective algo = buf.limit() <= options.smallMessageBytes()
+                ? new DirectAllReduce(buf, type, op)
+                : ex -> RingPass.run(ex, buf, Segments.balanced(count, size, type.bytes(), options.chunkBytes()), type, op, 0, 2 * size - 2);
+        return submit(CollectiveOp.ALL_REDUCE, op, type, count, -1, algo);
+    }
+
+    @Override
+    public Work broadcastAsync(ByteBuffer buffer, DataType type, int root) {
+        ByteBuffer buf = view(buffer, type, "broadcast");
+        if (root < 0 || root >= size) {
+            throw new IllegalArgumentException("broadcast root " + root + " is outside the group of " + size);
+        }
+        return submit(CollectiveOp.BROADCAST, null, type, buf.limit() / type.bytes(), root, new ChainBroadcast(buf, root));
+    }
+
+    @Override
+    public Work allGatherAsync(ByteBuffer input, ByteBuffer output, DataType type) {
+        ByteBuffer in = view(input, type, "allGather input");
+        ByteBuffer out = view(output, type, "allGather output");
+        int block = in.limit();
+        if ((long) block * size != out.limit()) {
+            throw new IllegalArgumentException("allGather output must hold size x input = " + size + " x " + block
+                    + " bytes, but has " + out.limit());
+        }
+        Collective algo = out.limit() <= options.smallMessageBytes()
+                ? new DirectAllGather(in, out)
+                : ex -> {
+                    out.put(ex.rank() * block, in, 0, block);
+                    RingPass.run(ex, out, Segments.blocks(size, block, type.bytes(), options.chunkBytes()), type, null, size - 1, 2 * size - 2);
+                };
+        return submit(CollectiveOp.ALL_GATHER, null, type, block / type.bytes(), -1, algo);
+    }
+
+    @Override
+    public Work reduceScatterAsync(ByteBuffer input, ByteBuffer output, DataType type, ReduceOp op) {
+        ByteBuffer in = view(input, type, "reduceScatter input");
+        ByteBuffer out = view(output, type, "reduceScatter output");
+        int block = out.limit();
+        if ((long) block * size != in.limit()) {
+            throw new IllegalArgumentException("reduceScatter input must hold size x output = " + size + " x " + block
+                    + " bytes, but has " + in.limit());
+        }
+        Collective algo = in.limit() <= options.smallMessageBytes()
+                ? new DirectReduceScatter(in, out, type, op)
+                : ex -> {
+                    // The ring reduces in place; work on a copy so the caller's input stays intact.
+                    ByteBuffer work = ex.scratch(in.limit());
+                    work.put(0, in, 0, in.limit());
+                    RingPass.run(ex, work, Segments.blocks(size, block, type.bytes(), options.chunkBytes()), type, op, 0, size - 1);
+                    out.put(0, work, ex.rank() * block, block);
+                };
+        return submit(CollectiveOp.REDUCE_SCATTER, op, type, in.limit() / type.bytes(), -1, algo);
+    }
+
+    @Override
+    public Work barrierAsync() {
+        ByteBuffer none = ByteBuffer.allocateDirect(0);
+        return submit(CollectiveOp.BARRIER, null, DataType.INT32, 0, -1, new DirectAllReduce(none, DataType.INT32, ReduceOp.SUM));
+    }
+
+    /** Zero-based native-order view of [position, limit), validated. */
+    private static ByteBuffer view(ByteBuffer b, DataType type, String what) {
+        if (!b.isDirect()) {
+            throw new IllegalArgumentException(what + ": collectives need a direct ByteBuffer (ByteBuffer.allocateDirect or a"
+                    + " tensor's native buffer); got a heap buffer. Use the array overloads for Java arrays.");
+        }
+        if (b.isReadOnly()) {
+            throw new IllegalArgumentException(what + ": the buffer is read-only; collectives write their result in place");
+        }
+        if (b.remaining() % type.bytes() != 0) {
+            throw new IllegalArgumentException(what + ": " + b.remaining() + " bytes remaining is not a multiple of "
+                    + type + "'s " + type.bytes() + " bytes");
+        }
+        return b.slice().order(ByteOrder.nativeOrder());
+    }
+
+    private synchronized Work submit(CollectiveOp op, ReduceOp reduceOp, DataType type, long count, int root, Collective algo) {
+        if (closed) {
+            throw new IllegalStateException("rank " + rank + ": the communicator is closed");
+        }
+        Fingerprint fp = new Fingerprint(nextSeq++, op, reduceOp, type, count, root);
+        Work work = new Work(fp);
+        pending.add(work);
+        try {
+            executor.execute(() -> execute(work, algo));
+        } catch (RejectedExecutionException e) {
+            finish(work, notRun(fp));
+        }
+        return work;
+    }
+
+    private void execute(Work work, Collective algo) {
+        Fingerprint fp = work.fingerprint();
+        if (failure != null) {
+            finish(work, notRun(fp));
+            return;
+        }
+        collectiveThread = Thread.currentThread();
+        running = fp;
+        startedSeq = fp.seq();
+        exchange.begin(fp, System.nanoTime() + options.timeout().toNanos());
+        try {
+            algo.run(exchange);
+            completedSeq = fp.seq();
+            finish(work, null);
+        } catch (CollectiveException e) {
+            exchange.reset();
+            fail(e, true);
+            finish(work, e);
+        } catch (RuntimeException | Error e) {
+            exchange.reset();
+            CollectiveException ce = new CollectiveException(fp + " failed on rank " + rank + ": " + e, List.of(), e);
+            fail(ce, true);
+            finish(work, ce);
+        } finally {
+            running = null;
+        }
+    }
+
+    private void finish(Work work, CollectiveException error) {
+        pending.remove(work);
+        if (error == null) {
+            work.complete();
+        } else {
+            work.fail(error);
+        }
+    }
+
+    private CollectiveException notRun(Fingerprint fp) {
+        CollectiveException f = failure;
+        if (f == null) {
+            return new CommunicatorAbortedException(fp + " was not run on rank " + rank + ": the communicator is closed", List.of(), null);
+        }
+        return new CommunicatorAbortedException(fp + " was not run on rank " + rank + " because the communicator failed: "
+                + f.getMessage(), f.ranks(), f);
+    }
+
+    // ---------------------------------------------------------------- failures
+
+    @Override
+    public CollectiveException failure() {
+        return failure;
+    }
+
+    /** The first failure wins; it wakes the collective thread and, if asked, tells every peer. */
+    private void fail(CollectiveException e, boolean tellPeers) {
+        synchronized (this) {
+            if (failure != null) {
+                return;
+            }
+            failure = e;
+        }
+        LOG.log(System.Logger.Level.WARNING, "rank {0}: communicator failed: {1}", rank, e.getMessage());
+        wake();
+        if (tellPeers && size > 1 && server != null) {
+            AbortRequest notice = AbortRequest.newBuilder().setFromRank(rank).setReason(e.getMessage())
+                    .addAllFailedRanks(e.ranks()).setKind(FailureKind.of(e).name()).build();
+            for (int p = 0; p < size; p++) {
+                if (control[p] != null) {
+                    control[p].withDeadlineAfter(NOTICE_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).abort(notice);
+                }
+            }
+        }
+    }
+
+    void abortedByPeer(AbortRequest notice) {
+        String message = notice.getReason().contains("rank " + notice.getFromRank())
+                ? notice.getReason() + " [reported by rank " + notice.getFromRank() + "]"
+                : "rank " + notice.getFromRank() + " failed: " + notice.getReason();
+        fail(FailureKind.rebuild(notice.getKind(), message, notice.getFailedRanksList()), false);
+    }
+
+    @Override
+    public void linkBroken(int peer, String reason, Throwable cause) {
+        if (closed) {
+            return;
+        }
+        fail(new PeerFailureException("rank " + peer + " is gone: " + reason + " [detected by rank " + rank + "]",
+                List.of(peer), cause), true);
+    }
+
+    @Override
+    public CollectiveException timedOut(Fingerprint fp, int waitingOn) {
+        return TimeoutDiagnosis.diagnose(rank, size, fp, options.timeout(), waitingOn, p -> control[p]);
+    }
+
+    @Override
+    public void wake() {
+        Thread t = collectiveThread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    ProgressReply progress() {
+        Fingerprint now = running;
+        return ProgressReply.newBuilder().setRank(rank).setStartedSeq(startedSeq).setCompletedSeq(completedSeq)
+                .setCurrent(now == null ? "" : now.toString()).build();
+    }
+
+    // ---------------------------------------------------------------- shutdown
+
+    @Override
+    public void abort(String reason) {
+        fail(new CommunicatorAbortedException("rank " + rank + " aborted the communicator: " + reason, List.of(), null), true);
+        closed = true;
+        executor.shutdownNow();
+        CollectiveException f = failure;
+        for (Work w : pending) {
+            finish(w, notRun(w.fingerprint()));
+        }
+        awaitTermination(Duration.ofSeconds(5));
+        // Give the abort notices a moment to leave before the channels close under them.
+        shutdownTransportAfter(NOTICE_DEADLINE);
+        LOG.log(System.Logger.Level.DEBUG, "rank {0}: aborted ({1})", rank, f == null ? reason : f.getMessage());
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        executor.shutdown(); // queued work still runs; each has its own timeout
+        awaitTermination(options.timeout().plusSeconds(10));
+        for (PeerLink link : links) {
+            if (link != null && link.channel() != null) {
+                link.halfClose();
+            }
+        }
+        shutdownTransportAfter(Duration.ofSeconds(2));
+    }
+
+    private void awaitTermination(Duration d) {
+        try {
+            if (!executor.awaitTermination(d.toMillis(), TimeUnit.MILLISECONDS)) {
+                executor.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits up to {@code grace} for our streams to be acknowledged by the peers, then tears everything down. */
+    private void shutdownTransportAfter(Duration grace) {
+        long deadline = System.nanoTime() + grace.toNanos();
+        for (PeerLink link : links) {
+            if (link == null || link.channel() == null) {
+                continue;
+            }
+            link.markClosing();
+            link.channel().shutdown();
+            try {
+                link.channel().awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        shutdownTransport();
+    }
+
+    private void shutdownTransport() {
+        for (PeerLink link : links) {
+            if (link != null) {
+                link.markClosing();
+                if (link.channel() != null) {
+                    link.channel().shutdownNow();
+                }
+            }
+        }
+        if (server != null) {
+            server.shutdownNow();
+            try {
+                server.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Test hook: dies like a killed process would: connections drop, nobody is told. */
+    void crashForTest() {
+        closed = true;
+        failure = new CommunicatorAbortedException("rank " + rank + " crashed (test)", List.of(rank), null);
+        executor.shutdownNow();
+        for (Work w : pending) {
+            finish(w, failure);
+        }
+        shutdownTransport();
+    }
+
+    /** The data-plane port, or -1 for a group of one. */
+    public int port() {
+        return server == null ? -1 : ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+    }
+
+    @Override
+    public String toString() {
+        return "GrpcCommunicator[rank " + rank + " of " + size + (failure != null ? ", failed" : "") + (closed ? ", closed" : "") + "]";
+    }
+}

@@ -1,0 +1,61 @@
+package dev.trainyard.collectives.grpc;
+
+import dev.trainyard.collectives.DataType;
+import dev.trainyard.collectives.ReduceOp;
+import dev.trainyard.collectives.reduce.Reductions;
+import java.nio.ByteBuffer;
+
+/**
+ * Chunked, pipelined ring over a buffer split into one segment per rank, in place.
+ * Steps {@code 0 .. n-2} are the reduce-scatter (after them rank r holds the reduction of
+ * segment r), steps {@code n-1 .. 2n-3} the all-gather. All-reduce runs all of them,
+ * reduce-scatter the first half, all-gather the second.
+ *
+ * <p>At step k rank r sends segment (r-k-1) mod n to its right neighbour and receives segment
+ * (r-k-2) mod n from its left; the segment received at step k is the one sent at step k+1, so
+ * each chunk is forwarded the moment it is reduced: sending, receiving and reducing overlap
+ * chunk by chunk instead of step by step. Every rank ends with bit-identical results because
+ * each final segment is computed once and then copied around the ring.
+ */
+final class RingPass {
+    private RingPass() {
+    }
+
+    static void run(Exchange ex, ByteBuffer buf, Segments segs, DataType type, ReduceOp op, int firstStep, int endStep) {
+        int n = ex.size();
+        int r = ex.rank();
+        if (n == 1 || firstStep >= endStep) {
+            return;
+        }
+        int right = (r + 1) % n;
+        int left = (r + n - 1) % n;
+        int first = Math.floorMod(r - firstStep - 1, n);
+        for (int c = 0; c < segs.chunks(first); c++) {
+            ex.send(right, buf, segs.start(first) + segs.chunkOffset(c), segs.chunkLength(first, c), firstStep, segs.chunkOffset(c));
+        }
+        for (int k = firstStep; k < endStep; k++) {
+            int seg = Math.floorMod(r - k - 2, n);
+            boolean reducing = k < n - 1;
+            boolean finalReduction = k == n - 2;
+            for (int c = 0; c < segs.chunks(seg); c++) {
+                int off = segs.chunkOffset(c);
+                int len = segs.chunkLength(seg, c);
+                int at = segs.start(seg) + off;
+                InboundFrame f = ex.receive(left, k, off, len);
+                if (reducing) {
+                    Reductions.reduce(type, op, buf, at, f.payload, 0, len / type.bytes());
+                    if (finalReduction && op == ReduceOp.AVG) {
+                        Reductions.divide(type, buf, at, len / type.bytes(), n);
+                    }
+                } else {
+                    buf.put(at, f.payload, 0, len);
+                }
+                ex.release(f);
+                if (k + 1 < endStep) {
+                    ex.send(right, buf, at, len, k + 1, off);
+                }
+            }
+        }
+        ex.flush();
+    }
+}

@@ -1,0 +1,24 @@
+package dev.trainyard.collectives.grpc;
+
+import java.nio.ByteBuffer;
+
+/** One queued frame: a region of a buffer plus where it sits in the collective. Pooled by {@link Exchange}. */
+final class SendItem {
+    ByteBuffer src;
+    int offset;
+    int length;
+    int step;
+    int chunkOffset;
+    /** A received frame being forwarded; returned to the pool once serialized. */
+    InboundFrame release;
+
+    SendItem set(ByteBuffer src, int offset, int length, int step, int chunkOffset, InboundFrame release) {
+        this.src = src;
+        this.offset = offset;
+        this.length = length;
+        this.step = step;
+        this.chunkOffset = chunkOffset;
+        this.release = release;
+        return this;
+    }
+}

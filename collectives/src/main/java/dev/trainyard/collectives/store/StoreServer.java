@@ -1,0 +1,176 @@
+package dev.trainyard.collectives.store;
+
+import com.google.protobuf.ByteString;
+import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.store.proto.AddReply;
+import dev.trainyard.collectives.store.proto.AddRequest;
+import dev.trainyard.collectives.store.proto.CheckReply;
+import dev.trainyard.collectives.store.proto.CheckRequest;
+import dev.trainyard.collectives.store.proto.CompareAndSetReply;
+import dev.trainyard.collectives.store.proto.CompareAndSetRequest;
+import dev.trainyard.collectives.store.proto.DeleteReply;
+import dev.trainyard.collectives.store.proto.DeleteRequest;
+import dev.trainyard.collectives.store.proto.GetReply;
+import dev.trainyard.collectives.store.proto.GetRequest;
+import dev.trainyard.collectives.store.proto.SetReply;
+import dev.trainyard.collectives.store.proto.SetRequest;
+import dev.trainyard.collectives.store.proto.StoreGrpc;
+import dev.trainyard.collectives.store.proto.AwaitReply;
+import dev.trainyard.collectives.store.proto.AwaitRequest;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/** Serves an {@link InMemoryStore} over gRPC; every call must carry the job token. Hosted by the launcher. */
+public final class StoreServer implements AutoCloseable {
+    private final InMemoryStore store;
+    private final Server server;
+    private final InetSocketAddress address;
+
+    private StoreServer(InMemoryStore store, Server server, InetSocketAddress address) {
+        this.store = store;
+        this.server = server;
+        this.address = address;
+    }
+
+    /**
+     * Starts a store on {@code host:port} (port 0 picks a free one).
+     *
+     * @throws IllegalStateException naming the address if the port is taken
+     */
+    public static StoreServer start(String host, int port, JobToken token, Duration defaultTimeout) {
+        InMemoryStore store = new InMemoryStore(defaultTimeout);
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+                .addService(new Service(store))
+                .intercept(token.serverInterceptor("rendezvous store"))
+                .build();
+        try {
+            server.start();
+        } catch (IOException e) {
+            store.close();
+            if (e.getCause() instanceof BindException || e instanceof BindException
+                    || String.valueOf(e.getMessage()).contains("bind")) {
+                throw new IllegalStateException("cannot listen on " + host + ":" + port + " for the rendezvous store: "
+                        + rootMessage(e) + "; choose another port, or 0 to pick a free one", e);
+            }
+            throw new UncheckedIOException("cannot start the rendezvous store on " + host + ":" + port, e);
+        }
+        InetSocketAddress bound = (InetSocketAddress) server.getListenSockets().get(0);
+        return new StoreServer(store, server, new InetSocketAddress(host, bound.getPort()));
+    }
+
+    private static String rootMessage(Throwable t) {
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage();
+    }
+
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    public int port() {
+        return address.getPort();
+    }
+
+    /** Direct access for the hosting process (no network, no token needed in-process). */
+    public InMemoryStore local() {
+        return store;
+    }
+
+    @Override
+    public void close() {
+        store.close();
+        server.shutdownNow();
+        try {
+            server.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static final class Service extends StoreGrpc.StoreImplBase {
+        private final InMemoryStore store;
+
+        Service(InMemoryStore store) {
+            this.store = store;
+        }
+
+        @Override
+        public void set(SetRequest req, StreamObserver<SetReply> out) {
+            reply(out, () -> {
+                store.set(req.getKey(), req.getValue().toByteArray());
+                return SetReply.getDefaultInstance();
+            });
+        }
+
+        @Override
+        public void get(GetRequest req, StreamObserver<GetReply> out) {
+            store.whenPresent(java.util.List.of(req.getKey()), Duration.ofMillis(req.getTimeoutMs()))
+                    .whenComplete((missing, err) -> reply(out, () -> {
+                        if (err != null) {
+                            throw err instanceof RuntimeException re ? re : new StoreException(err.toString(), err);
+                        }
+                        byte[] v = missing.isEmpty() ? store.peek(req.getKey()) : null;
+                        return v == null ? GetReply.newBuilder().setFound(false).build()
+                                : GetReply.newBuilder().setFound(true).setValue(ByteString.copyFrom(v)).build();
+                    }));
+        }
+
+        @Override
+        public void await(AwaitRequest req, StreamObserver<AwaitReply> out) {
+            store.whenPresent(req.getKeysList(), Duration.ofMillis(req.getTimeoutMs()))
+                    .whenComplete((missing, err) -> reply(out, () -> {
+                        if (err != null) {
+                            throw err instanceof RuntimeException re ? re : new StoreException(err.toString(), err);
+                        }
+                        return AwaitReply.newBuilder().addAllMissing(missing).build();
+                    }));
+        }
+
+        @Override
+        public void add(AddRequest req, StreamObserver<AddReply> out) {
+            reply(out, () -> AddReply.newBuilder().setValue(store.add(req.getKey(), req.getDelta())).build());
+        }
+
+        @Override
+        public void compareAndSet(CompareAndSetRequest req, StreamObserver<CompareAndSetReply> out) {
+            reply(out, () -> CompareAndSetReply.newBuilder().setCurrent(ByteString.copyFrom(store.compareAndSet(
+                    req.getKey(), req.getExpected().toByteArray(), req.getDesired().toByteArray()))).build());
+        }
+
+        @Override
+        public void delete(DeleteRequest req, StreamObserver<DeleteReply> out) {
+            reply(out, () -> DeleteReply.newBuilder().setDeleted(store.delete(req.getKey())).build());
+        }
+
+        @Override
+        public void check(CheckRequest req, StreamObserver<CheckReply> out) {
+            reply(out, () -> CheckReply.newBuilder().setAllPresent(store.check(req.getKeysList())).build());
+        }
+
+        private static <T> void reply(StreamObserver<T> out, Supplier<T> body) {
+            T value;
+            try {
+                value = body.get();
+            } catch (IllegalArgumentException e) {
+                out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+                return;
+            } catch (RuntimeException e) {
+                out.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
+                return;
+            }
+            out.onNext(value);
+            out.onCompleted();
+        }
+    }
+}
