@@ -6,7 +6,7 @@ import dev.trainyard.collectives.reduce.Reductions;
 import java.nio.ByteBuffer;
 
 /**
- * Small-message all-reduce (and barrier, with zero bytes): every rank sends its whole buffer to
+ * Small-message all-reduce: every rank sends its whole buffer to
  * every other rank in one frame and reduces locally. One hop of latency instead of the ring's
  * 2(n-1). Contributions are combined in rank order, so all ranks compute bit-identical results.
  */

@@ -291,8 +291,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
 
     @Override
     public Work barrierAsync() {
-        ByteBuffer none = ByteBuffer.allocateDirect(0);
-        return submit(CollectiveOp.BARRIER, null, DataType.INT32, 0, -1, new DirectAllReduce(none, DataType.INT32, ReduceOp.SUM));
+        return submit(CollectiveOp.BARRIER, null, DataType.INT32, 0, -1, ex -> Agreement.run(ex, 0));
     }
 
     /** Zero-based native-order view of [position, limit), validated. */

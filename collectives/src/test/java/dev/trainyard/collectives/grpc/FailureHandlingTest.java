@@ -1,0 +1,206 @@
+package dev.trainyard.collectives.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.trainyard.collectives.CollectiveException;
+import dev.trainyard.collectives.CollectiveTimeoutException;
+import dev.trainyard.collectives.CommunicatorAbortedException;
+import dev.trainyard.collectives.CommunicatorOptions;
+import dev.trainyard.collectives.DataType;
+import dev.trainyard.collectives.FingerprintMismatchException;
+import dev.trainyard.collectives.PeerFailureException;
+import dev.trainyard.collectives.ReduceOp;
+import dev.trainyard.collectives.Work;
+import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.store.InMemoryStore;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Never wrong numbers, never a hang: mismatches, silent ranks, dead peers and aborts. */
+class FailureHandlingTest {
+
+    private static ByteBuffer floats(int count, float value) {
+        ByteBuffer b = Elements.allocate(DataType.FLOAT32, count);
+        for (int i = 0; i < count; i++) {
+            b.putFloat(i * 4, value);
+        }
+        return b;
+    }
+
+    @Test
+    void severalCollectivesInFlightCompleteInIssueOrderWithCorrectResults() {
+        int n = 3;
+        try (LocalGroup g = new LocalGroup(n)) {
+            List<List<Long>> orders = g.onAll(r -> {
+                List<Long> order = Collections.synchronizedList(new ArrayList<>());
+                ByteBuffer big = floats(1 << 20, r + 1);          // ring
+                ByteBuffer small = floats(100, 10 * (r + 1));     // direct
+                ByteBuffer bc = floats(5000, r);                   // broadcast from rank 1
+                ByteBuffer gathered = Elements.allocate(DataType.FLOAT32, 7 * n);
+                List<Work> works = List.of(
+                        g.comm(r).allReduceAsync(big, DataType.FLOAT32, ReduceOp.SUM),
+                        g.comm(r).allReduceAsync(small, DataType.FLOAT32, ReduceOp.MAX),
+                        g.comm(r).broadcastAsync(bc, DataType.FLOAT32, 1),
+                        g.comm(r).allGatherAsync(floats(7, r), gathered, DataType.FLOAT32),
+                        g.comm(r).barrierAsync());
+                works.forEach(w -> w.toCompletionStage().thenRun(() -> order.add(w.fingerprint().seq())));
+                works.get(4).await();
+                works.forEach(Work::await);
+                assertEquals(6f, big.getFloat(4 * 12345));
+                assertEquals(30f, small.getFloat(4 * 99));
+                assertEquals(1f, bc.getFloat(4 * 4999));
+                for (int src = 0; src < n; src++) {
+                    assertEquals((float) src, gathered.getFloat(4 * (src * 7 + 6)));
+                }
+                return order;
+            });
+            for (List<Long> order : orders) {
+                assertEquals(List.of(0L, 1L, 2L, 3L, 4L), order, "completion order");
+            }
+        }
+    }
+
+    @Test
+    void mismatchedCountFailsEveryRankNamingBothRanksAndFingerprints() {
+        try (LocalGroup g = new LocalGroup(3, Duration.ofSeconds(60))) {
+            List<CollectiveException> errors = g.onAll(r -> assertThrows(CollectiveException.class,
+                    () -> g.comm(r).allReduce(floats(r == 2 ? 11 : 10, 1), DataType.FLOAT32, ReduceOp.SUM)));
+            for (CollectiveException e : errors) {
+                assertInstanceOf(FingerprintMismatchException.class, e, e.toString());
+                String m = e.getMessage();
+                assertTrue(m.contains("rank 2"), m);
+                assertTrue(m.contains("ALL_REDUCE #0 (SUM, FLOAT32, 11 elements)"), m);
+                assertTrue(m.contains("ALL_REDUCE #0 (SUM, FLOAT32, 10 elements)"), m);
+            }
+        }
+    }
+
+    @Test
+    void disagreementAboutTheBroadcastRootIsDetected() {
+        try (LocalGroup g = new LocalGroup(3, Duration.ofSeconds(60))) {
+            List<CollectiveException> errors = g.onAll(r -> assertThrows(FingerprintMismatchException.class,
+                    () -> g.comm(r).broadcast(floats(1000, r), DataType.FLOAT32, r == 0 ? 0 : 1)));
+            for (CollectiveException e : errors) {
+                assertTrue(e.getMessage().contains("root 0") && e.getMessage().contains("root 1"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void rankThatNeverCallsIsNamedByTheTimeout() {
+        Duration timeout = Duration.ofMillis(1500);
+        try (LocalGroup g = new LocalGroup(3, timeout)) {
+            long t0 = System.nanoTime();
+            List<CollectiveException> errors = g.onAll(r -> r == 2 ? null : assertThrows(CollectiveException.class,
+                    () -> g.comm(r).allReduce(floats(100_000, 1), DataType.FLOAT32, ReduceOp.SUM)));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            assertTrue(seconds < 10, "took " + seconds + " s");
+            for (int r = 0; r < 2; r++) {
+                CollectiveException e = errors.get(r);
+                assertInstanceOf(CollectiveTimeoutException.class, e, e.toString());
+                assertEquals(List.of(2), e.ranks(), e.getMessage());
+                assertTrue(e.getMessage().contains("rank 2 has not called it"), e.getMessage());
+            }
+            // The silent rank was told, so its next call fails at once instead of waiting.
+            CollectiveException late = assertThrows(CollectiveException.class,
+                    () -> g.comm(2).allReduce(floats(100_000, 1), DataType.FLOAT32, ReduceOp.SUM));
+            assertTrue(late.getMessage().contains("rank 2 has not called it"), late.getMessage());
+        }
+    }
+
+    @Test
+    void peerWhoseServerDiesMidCollectiveFailsTheOthersWithinSecondsNamingIt() throws Exception {
+        try (LocalGroup g = new LocalGroup(3, Duration.ofSeconds(120))) {
+            Work w0 = g.comm(0).allReduceAsync(floats(1 << 20, 1), DataType.FLOAT32, ReduceOp.SUM);
+            Work w1 = g.comm(1).allReduceAsync(floats(1 << 20, 1), DataType.FLOAT32, ReduceOp.SUM);
+            assertFalse(w0.await(Duration.ofMillis(300)), "must still wait for rank 2");
+            long t0 = System.nanoTime();
+            g.comm(2).crashForTest();
+            for (Work w : List.of(w0, w1)) {
+                CollectiveException e = assertThrows(CollectiveException.class, w::await);
+                assertInstanceOf(PeerFailureException.class, e, e.toString());
+                assertEquals(List.of(2), e.ranks(), e.getMessage());
+                assertTrue(e.getMessage().contains("rank 2 is gone"), e.getMessage());
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            assertTrue(seconds < 5, "peer loss took " + seconds + " s to surface (timeout is 120 s)");
+        }
+    }
+
+    @Test
+    void abortFailsPendingWorkAtOnceAndReleasesPortAndThread() throws Exception {
+        LocalGroup g = new LocalGroup(2, Duration.ofSeconds(120));
+        try {
+            GrpcCommunicator c = g.comm(0);
+            int port = c.port();
+            List<Work> works = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                works.add(c.allReduceAsync(floats(1000, 1), DataType.FLOAT32, ReduceOp.SUM));
+            }
+            Work peerWork = g.comm(1).allReduceAsync(floats(999, 1), DataType.FLOAT32, ReduceOp.SUM);
+            Thread.onSpinWait();
+            long t0 = System.nanoTime();
+            c.abort("test abort");
+            for (Work w : works) {
+                assertTrue(w.isDone());
+                assertInstanceOf(CommunicatorAbortedException.class, w.exception());
+            }
+            assertTrue((System.nanoTime() - t0) / 1e9 < 5);
+            // The peer learns at once too (its collective would otherwise wait 120 s).
+            CollectiveException e = assertThrows(CollectiveException.class, peerWork::await);
+            assertTrue(e.getMessage().contains("test abort") || e.getMessage().contains("rank 0"), e.getMessage());
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new InetSocketAddress("127.0.0.1", port));
+            }
+            boolean threadAlive = Thread.getAllStackTraces().keySet().stream()
+                    .anyMatch(t -> t.getName().equals("trainyard-collectives-rank-0") && t.isAlive());
+            assertFalse(threadAlive, "the collective thread must be gone");
+            assertThrows(IllegalStateException.class, () -> c.allReduceAsync(floats(1, 1), DataType.FLOAT32, ReduceOp.SUM));
+        } finally {
+            g.close();
+        }
+    }
+
+    @Test
+    void groupOfOneNeedsNoNetworkAndHandlesEmptyBuffers() {
+        InMemoryStore store = new InMemoryStore(Duration.ofSeconds(1));
+        try (GrpcCommunicator c = GrpcCommunicator.connect(store, 0, 1, CommunicatorOptions.defaults(JobToken.generate()))) {
+            assertEquals(-1, c.port());
+            float[] data = {1, 2, 3};
+            c.allReduce(data, ReduceOp.AVG);
+            assertEquals(2f, data[1]);
+            c.allReduce(new float[0], ReduceOp.SUM);
+            c.barrier();
+            assertEquals(3, c.allGather(new float[] {4, 5, 6}).length);
+        }
+    }
+
+    @Test
+    void badArgumentsAreRejectedAtTheCallWithAClearMessage() {
+        try (LocalGroup g = new LocalGroup(2)) {
+            GrpcCommunicator c = g.comm(0);
+            IllegalArgumentException heap = assertThrows(IllegalArgumentException.class,
+                    () -> c.allReduceAsync(ByteBuffer.allocate(8), DataType.FLOAT32, ReduceOp.SUM));
+            assertTrue(heap.getMessage().contains("direct ByteBuffer"), heap.getMessage());
+            IllegalArgumentException odd = assertThrows(IllegalArgumentException.class,
+                    () -> c.allReduceAsync(ByteBuffer.allocateDirect(6), DataType.FLOAT32, ReduceOp.SUM));
+            assertTrue(odd.getMessage().contains("not a multiple"), odd.getMessage());
+            IllegalArgumentException root = assertThrows(IllegalArgumentException.class,
+                    () -> c.broadcastAsync(ByteBuffer.allocateDirect(8), DataType.FLOAT32, 2));
+            assertTrue(root.getMessage().contains("root 2"), root.getMessage());
+            assertNotNull(assertThrows(IllegalArgumentException.class,
+                    () -> c.allGatherAsync(ByteBuffer.allocateDirect(8), ByteBuffer.allocateDirect(8), DataType.FLOAT32)));
+        }
+    }
+}
