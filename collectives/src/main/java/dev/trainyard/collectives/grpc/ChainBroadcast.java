@@ -38,11 +38,10 @@ final class ChainBroadcast implements Collective {
                 continue;
             }
             InboundFrame f = ex.receive(left, 0, off, len);
-            buf.put(off, f.payload, 0, len);
+            f.copyTo(buf, off);
+            ex.release(f);
             if (position < n - 1) {
-                ex.forward(right, f, 0, off);
-            } else {
-                ex.release(f);
+                ex.send(right, buf, off, len, 0, off);
             }
         }
         Agreement.run(ex, AGREEMENT_STEP);

@@ -26,7 +26,7 @@ final class DirectAllGather implements Collective {
         for (int j = 0; j < n; j++) {
             if (j != r) {
                 InboundFrame f = ex.receive(j, 0, 0, block);
-                output.put(j * block, f.payload, 0, block);
+                f.copyTo(output, j * block);
                 ex.release(f);
             }
         }

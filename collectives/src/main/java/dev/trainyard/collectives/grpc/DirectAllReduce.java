@@ -34,16 +34,19 @@ final class DirectAllReduce implements Collective {
             }
         }
         for (int j = 0; j < n; j++) {
-            InboundFrame f = j == r ? null : ex.receive(j, 0, 0, bytes);
-            ByteBuffer src = f == null ? own : f.payload;
+            if (j == r) {
+                if (j > 0) {
+                    Reductions.reduce(type, op, buf, 0, own, 0, bytes / type.bytes());
+                } // j == 0: buf already holds our own contribution
+                continue;
+            }
+            InboundFrame f = ex.receive(j, 0, 0, bytes);
             if (j == 0) {
-                buf.put(0, src, 0, bytes);
+                f.copyTo(buf, 0);
             } else {
-                Reductions.reduce(type, op, buf, 0, src, 0, bytes / type.bytes());
+                f.reduceInto(type, op, buf, 0);
             }
-            if (f != null) {
-                ex.release(f);
-            }
+            ex.release(f);
         }
         if (op == ReduceOp.AVG) {
             Reductions.divide(type, buf, 0, bytes / type.bytes(), n);

@@ -30,17 +30,21 @@ final class DirectReduceScatter implements Collective {
             }
         }
         for (int j = 0; j < n; j++) {
-            InboundFrame f = j == r ? null : ex.receive(j, 0, 0, block);
-            ByteBuffer src = f == null ? input : f.payload;
-            int at = f == null ? r * block : 0;
+            if (j == r) {
+                if (j == 0) {
+                    output.put(0, input, r * block, block);
+                } else {
+                    Reductions.reduce(type, op, output, 0, input, r * block, block / type.bytes());
+                }
+                continue;
+            }
+            InboundFrame f = ex.receive(j, 0, 0, block);
             if (j == 0) {
-                output.put(0, src, at, block);
+                f.copyTo(output, 0);
             } else {
-                Reductions.reduce(type, op, output, 0, src, at, block / type.bytes());
+                f.reduceInto(type, op, output, 0);
             }
-            if (f != null) {
-                ex.release(f);
-            }
+            ex.release(f);
         }
         if (op == ReduceOp.AVG) {
             Reductions.divide(type, output, 0, block / type.bytes(), n);

@@ -74,22 +74,13 @@ final class Exchange {
 
     /** Queues {@code src[offset, offset+length)} for {@code peer}; the region must stay untouched until {@link #flush()}. */
     void send(int peer, ByteBuffer src, int offset, int length, int step, int chunkOffset) {
-        enqueue(peer, item().set(src, offset, length, step, chunkOffset, null));
-    }
-
-    /** Queues a received frame's payload for {@code peer}; the frame is released once it is on the wire. */
-    void forward(int peer, InboundFrame frame, int step, int chunkOffset) {
-        enqueue(peer, item().set(frame.payload, 0, frame.length(), step, chunkOffset, frame));
+        links[peer].sendQueue.add(item().set(src, offset, length, step, chunkOffset));
+        pump();
     }
 
     private SendItem item() {
         SendItem it = freeItems.poll();
         return it != null ? it : new SendItem();
-    }
-
-    private void enqueue(int peer, SendItem it) {
-        links[peer].sendQueue.add(it);
-        pump();
     }
 
     /** Sends whatever the flow-control windows allow, without waiting. */
@@ -106,11 +97,7 @@ final class Exchange {
             while (!link.sendQueue.isEmpty() && link.ready()) {
                 SendItem it = link.sendQueue.poll();
                 link.sendNow(fp, it);
-                if (it.release != null) {
-                    release(it.release);
-                }
-                it.set(null, 0, 0, 0, 0, null);
-                freeItems.push(it);
+                freeItems.push(it.set(null, 0, 0, 0, 0));
             }
         }
     }
@@ -200,17 +187,14 @@ final class Exchange {
         LockSupport.parkNanos(this, Math.min(left, MAX_PARK_NANOS));
     }
 
-    /** Drops queued sends after a failure, returning forwarded frames to the pool. */
+    /** Drops queued sends after a failure. */
     void reset() {
         for (PeerLink link : links) {
             if (link == null) {
                 continue;
             }
             for (SendItem it; (it = link.sendQueue.poll()) != null; ) {
-                if (it.release != null) {
-                    pool.give(it.release);
-                }
-                freeItems.push(it.set(null, 0, 0, 0, 0, null));
+                freeItems.push(it.set(null, 0, 0, 0, 0));
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.trainyard.collectives.grpc;
 
+import io.grpc.Detachable;
 import io.grpc.HasByteBuffer;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
@@ -8,8 +9,10 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 
 /**
- * ByteBuffer marshaller of the data plane: sending drains an {@link OutboundFrame} directly;
- * parsing copies the payload once, from gRPC's (netty) buffers into a pooled direct buffer.
+ * ByteBuffer marshaller of the data plane. Sending drains an {@link OutboundFrame} straight from
+ * the caller's buffer. Parsing reads the 40-byte header and detaches the payload from the call
+ * without copying it (gRPC's {@link Detachable} + {@link HasByteBuffer}); only transports that
+ * cannot lend buffers pay a copy.
  */
 final class FrameMarshaller implements MethodDescriptor.Marshaller<Frame> {
     private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[64 << 10]);
@@ -27,15 +30,21 @@ final class FrameMarshaller implements MethodDescriptor.Marshaller<Frame> {
     @Override
     public Frame parse(InputStream in) {
         InboundFrame f = pool.take();
-        try (in) {
+        try {
             readFully(in, f.header, FrameHeader.BYTES);
             int len = FrameHeader.length(f.header);
-            if (!FrameHeader.validMagic(f.header) || len < 0 || len > pool.frameCapacity()) {
+            if (!FrameHeader.validMagic(f.header) || len < 0 || len > pool.maxPayload()) {
+                in.close();
                 pool.give(f);
                 throw Status.INTERNAL.withDescription("malformed data-plane frame (bad magic or length " + len
-                        + "): the peer runs an incompatible Trainyard version or uses a different chunk size").asRuntimeException();
+                        + "): the peer runs an incompatible Trainyard version or a larger chunk size").asRuntimeException();
             }
-            copyPayload(in, f.payload, len);
+            if (in instanceof Detachable d && in instanceof HasByteBuffer hb && hb.byteBufferSupported()) {
+                f.lend(d.detach());
+            } else {
+                copyPayload(in, f.copyBuffer(pool.maxPayload()), len);
+                in.close();
+            }
             return f;
         } catch (IOException e) {
             pool.give(f);
@@ -44,21 +53,8 @@ final class FrameMarshaller implements MethodDescriptor.Marshaller<Frame> {
     }
 
     private static void copyPayload(InputStream in, ByteBuffer dst, int len) throws IOException {
-        int done = 0;
-        if (in instanceof HasByteBuffer hb && hb.byteBufferSupported()) {
-            while (done < len) {
-                ByteBuffer bb = hb.getByteBuffer();
-                if (bb == null) {
-                    break;
-                }
-                int n = Math.min(bb.remaining(), len - done);
-                dst.put(done, bb, bb.position(), n);
-                in.skip(n);
-                done += n;
-            }
-        }
         byte[] scratch = SCRATCH.get();
-        while (done < len) {
+        for (int done = 0; done < len; ) {
             int n = in.read(scratch, 0, Math.min(scratch.length, len - done));
             if (n < 0) {
                 throw new IOException("frame truncated at " + done + " of " + len + " payload bytes");

@@ -54,6 +54,10 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     private static final System.Logger LOG = System.getLogger(GrpcCommunicator.class.getName());
     private static final Duration NOTICE_DEADLINE = Duration.ofSeconds(2);
 
+    static {
+        NettyDefaults.apply();
+    }
+
     private final int rank;
     private final int size;
     private final CommunicatorOptions options;
@@ -512,6 +516,11 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
                 server.awaitTermination(5, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+        }
+        for (PeerLink link : links) {
+            if (link != null) {
+                link.drainInbox();
             }
         }
     }

@@ -97,6 +97,7 @@ final class PeerLink {
     void deliver(InboundFrame f) {
         f.origin = this;
         if (!inbox.offer(f)) { // cannot happen under flow control; fail loudly rather than drop data
+            f.clear();
             inboundEnded("rank " + peer + " sent more frames than the receive window allows", false);
             return;
         }
@@ -105,6 +106,13 @@ final class PeerLink {
 
     InboundFrame poll() {
         return inbox.poll();
+    }
+
+    /** Releases frames nobody will read (after a failure or at close). */
+    void drainInbox() {
+        for (InboundFrame f; (f = inbox.poll()) != null; ) {
+            f.clear();
+        }
     }
 
     /** Lets the peer send one more frame (manual flow control). */

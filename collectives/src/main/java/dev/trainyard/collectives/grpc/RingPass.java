@@ -43,12 +43,12 @@ final class RingPass {
                 int at = segs.start(seg) + off;
                 InboundFrame f = ex.receive(left, k, off, len);
                 if (reducing) {
-                    Reductions.reduce(type, op, buf, at, f.payload, 0, len / type.bytes());
+                    f.reduceInto(type, op, buf, at);
                     if (finalReduction && op == ReduceOp.AVG) {
                         Reductions.divide(type, buf, at, len / type.bytes(), n);
                     }
                 } else {
-                    buf.put(at, f.payload, 0, len);
+                    f.copyTo(buf, at);
                 }
                 ex.release(f);
                 if (k + 1 < endStep) {

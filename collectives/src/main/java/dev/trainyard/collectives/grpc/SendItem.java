@@ -9,16 +9,13 @@ final class SendItem {
     int length;
     int step;
     int chunkOffset;
-    /** A received frame being forwarded; returned to the pool once serialized. */
-    InboundFrame release;
 
-    SendItem set(ByteBuffer src, int offset, int length, int step, int chunkOffset, InboundFrame release) {
+    SendItem set(ByteBuffer src, int offset, int length, int step, int chunkOffset) {
         this.src = src;
         this.offset = offset;
         this.length = length;
         this.step = step;
         this.chunkOffset = chunkOffset;
-        this.release = release;
         return this;
     }
 }

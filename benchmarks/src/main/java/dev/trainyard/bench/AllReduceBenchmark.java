@@ -1,0 +1,188 @@
+package dev.trainyard.bench;
+
+import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.store.StoreServer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * All-reduce bandwidth sweep like nccl-tests' all_reduce_perf: N ranks as separate JVMs on
+ * loopback, float32 SUM, one row per size with the median time, algbw = bytes / time and
+ * busbw = algbw x 2(n-1)/n. With {@code --compare gloo} the same sweep runs through PyTorch's
+ * Gloo, alternating with Trainyard in every repeat so both see the same machine noise.
+ */
+@Command(name = "allreduce", mixinStandardHelpOptions = true,
+        description = "All-reduce bandwidth sweep (separate JVM per rank, loopback).")
+public final class AllReduceBenchmark implements Callable<Integer> {
+    @Option(names = "--nproc", description = "ranks (default: ${DEFAULT-VALUE})")
+    int nproc = 2;
+    @Option(names = "--min-bytes", description = "smallest size (default: ${DEFAULT-VALUE})")
+    String minBytes = "4K";
+    @Option(names = "--max-bytes", description = "largest size (default: ${DEFAULT-VALUE})")
+    String maxBytes = "256M";
+    @Option(names = "--iters", description = "timed calls per size, fewer for sizes over 64M (default: ${DEFAULT-VALUE})")
+    int iters = 20;
+    @Option(names = "--warmup", description = "untimed calls per size (default: ${DEFAULT-VALUE})")
+    int warmup = 3;
+    @Option(names = "--warmup-bytes", description = "all-reduce traffic before timing starts, to reach JIT steady state (default: ${DEFAULT-VALUE})")
+    String warmupBytes = "2G";
+    @Option(names = "--repeat", description = "sweeps per backend; the median over repeats is reported (default: ${DEFAULT-VALUE})")
+    int repeat = 1;
+    @Option(names = "--chunk-bytes", description = "ring pipeline chunk (default: ${DEFAULT-VALUE})")
+    String chunkBytes = "1M";
+    @Option(names = "--compare", description = "also run the sweep through this peer: gloo")
+    String compare;
+    @Option(names = "--json", description = "write the results as JSON here")
+    Path json;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new AllReduceBenchmark()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (nproc < 2) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--nproc must be at least 2 (got " + nproc + ")");
+        }
+        if (compare != null && !compare.equals("gloo")) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--compare supports only 'gloo' (got '" + compare + "')");
+        }
+        long[] sizes = sizes(ByteSize.parse(minBytes), ByteSize.parse(maxBytes));
+        int[] itersOf = Arrays.stream(sizes).mapToInt(s -> s > (64L << 20) ? Math.max(5, iters / 4) : iters).toArray();
+        String glooMissing = compare == null ? null : GlooPeer.unavailableReason();
+        if (glooMissing != null) {
+            System.out.println("# --compare gloo skipped: " + glooMissing);
+        }
+        boolean withGloo = compare != null && glooMissing == null;
+
+        double[][] ours = new double[repeat][];
+        double[][] gloo = new double[repeat][];
+        for (int rep = 0; rep < repeat; rep++) {
+            System.out.printf(Locale.ROOT, "# repeat %d/%d: trainyard...%n", rep + 1, repeat);
+            ours[rep] = trainyardSweep(sizes, itersOf);
+            if (withGloo) {
+                System.out.printf(Locale.ROOT, "# repeat %d/%d: gloo...%n", rep + 1, repeat);
+                gloo[rep] = GlooPeer.sweep(nproc, sizes, itersOf, warmup);
+            }
+        }
+        double[] t = medianOverRepeats(ours);
+        double[] g = withGloo ? medianOverRepeats(gloo) : null;
+        printTable(sizes, itersOf, t, g);
+        if (json != null) {
+            writeJson(sizes, itersOf, t, g);
+            System.out.println("# wrote " + json);
+        }
+        return 0;
+    }
+
+    static long[] sizes(long min, long max) {
+        if (min < 4 || max < min) {
+            throw new IllegalArgumentException("need 4 <= --min-bytes <= --max-bytes");
+        }
+        List<Long> out = new ArrayList<>();
+        for (long s = min; s <= max; s *= 2) {
+            out.add(s / 4 * 4);
+        }
+        return out.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private double[] trainyardSweep(long[] sizes, int[] itersOf) throws IOException, InterruptedException {
+        JobToken token = JobToken.generate();
+        try (StoreServer store = StoreServer.start("127.0.0.1", 0, token, Duration.ofMinutes(1))) {
+            List<String> args = List.of(join(sizes), join(itersOf), Integer.toString(warmup),
+                    Long.toString(ByteSize.parse(chunkBytes)), Long.toString(ByteSize.parse(warmupBytes)));
+            List<String> lines = WorkerProcesses.run(nproc, AllReduceWorker.class.getName(), args, r -> Map.of(
+                    "RANK", Integer.toString(r), "WORLD_SIZE", Integer.toString(nproc),
+                    "MASTER_PORT", Integer.toString(store.port()), "TRAINYARD_TOKEN", token.value()), 3600);
+            double[] medians = new double[sizes.length];
+            int i = 0;
+            for (String line : lines) {
+                if (line.startsWith("ROW ")) {
+                    medians[i++] = Double.parseDouble(line.split(" ")[3]);
+                }
+            }
+            if (i != sizes.length) {
+                throw new IOException("rank 0 reported " + i + " of " + sizes.length + " sizes: " + lines);
+            }
+            return medians;
+        }
+    }
+
+    private static double[] medianOverRepeats(double[][] runs) {
+        double[] out = new double[runs[0].length];
+        for (int s = 0; s < out.length; s++) {
+            double[] v = new double[runs.length];
+            for (int r = 0; r < runs.length; r++) {
+                v[r] = runs[r][s];
+            }
+            Arrays.sort(v);
+            out[s] = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        }
+        return out;
+    }
+
+    private double busbw(long bytes, double seconds) {
+        return bytes / seconds / 1e9 * 2.0 * (nproc - 1) / nproc;
+    }
+
+    private void printTable(long[] sizes, int[] itersOf, double[] t, double[] g) {
+        System.out.printf(Locale.ROOT, "# Trainyard all-reduce: %d ranks (one JVM each, loopback), gRPC ring, float32 SUM,"
+                + " chunk %s, median of per-call times, %d repeat(s), %d cores%n", nproc, chunkBytes, repeat,
+                Runtime.getRuntime().availableProcessors());
+        System.out.printf(Locale.ROOT, "%10s %11s %6s %11s %11s %11s", "size", "count", "iters", "time(us)", "algbw(GB/s)", "busbw(GB/s)");
+        if (g != null) {
+            System.out.printf(Locale.ROOT, " | %13s %11s %17s", "gloo time(us)", "gloo busbw", "busbw ratio (x)");
+        }
+        System.out.println();
+        for (int s = 0; s < sizes.length; s++) {
+            System.out.printf(Locale.ROOT, "%10s %11d %6d %11.1f %11.3f %11.3f", ByteSize.format(sizes[s]), sizes[s] / 4,
+                    itersOf[s], t[s] * 1e6, sizes[s] / t[s] / 1e9, busbw(sizes[s], t[s]));
+            if (g != null) {
+                System.out.printf(Locale.ROOT, " | %13.1f %11.3f %17.2f", g[s] * 1e6, busbw(sizes[s], g[s]), g[s] / t[s]);
+            }
+            System.out.println();
+        }
+    }
+
+    private void writeJson(long[] sizes, int[] itersOf, double[] t, double[] g) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "{\"benchmark\":\"allreduce\",\"nproc\":%d,\"backend\":\"grpc\",\"dtype\":\"float32\","
+                        + "\"op\":\"sum\",\"chunk_bytes\":%d,\"repeats\":%d,\"cores\":%d,\"java\":\"%s\",\"rows\":[",
+                nproc, ByteSize.parse(chunkBytes), repeat, Runtime.getRuntime().availableProcessors(), System.getProperty("java.version")));
+        for (int s = 0; s < sizes.length; s++) {
+            sb.append(s == 0 ? "" : ",").append(String.format(Locale.ROOT,
+                    "{\"bytes\":%d,\"iters\":%d,\"time_s\":%.9f,\"algbw_gbps\":%.4f,\"busbw_gbps\":%.4f",
+                    sizes[s], itersOf[s], t[s], sizes[s] / t[s] / 1e9, busbw(sizes[s], t[s])));
+            if (g != null) {
+                sb.append(String.format(Locale.ROOT, ",\"gloo_time_s\":%.9f,\"gloo_busbw_gbps\":%.4f,\"busbw_ratio\":%.4f",
+                        g[s], busbw(sizes[s], g[s]), g[s] / t[s]));
+            }
+            sb.append('}');
+        }
+        sb.append("]}\n");
+        if (json.getParent() != null) {
+            Files.createDirectories(json.getParent());
+        }
+        Files.writeString(json, sb.toString(), StandardCharsets.UTF_8);
+    }
+
+    private static String join(long[] v) {
+        return String.join(",", Arrays.stream(v).mapToObj(Long::toString).toList());
+    }
+
+    private static String join(int[] v) {
+        return String.join(",", Arrays.stream(v).mapToObj(Integer::toString).toList());
+    }
+}

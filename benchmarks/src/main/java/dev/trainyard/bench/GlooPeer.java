@@ -1,0 +1,83 @@
+package dev.trainyard.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/** Runs the same all-reduce sweep through PyTorch's Gloo (Debian's python3-torch) for a side-by-side figure. */
+final class GlooPeer {
+    static final String PYTHON = "/usr/bin/python3";
+    private static final Pattern ROW = Pattern.compile("\\{\"bytes\": (\\d+), \"iters\": (\\d+), \"median_s\": ([0-9.eE+-]+)}");
+
+    private GlooPeer() {
+    }
+
+    /** Null if usable, else what is missing and how to install it. */
+    static String unavailableReason() {
+        try {
+            Process p = new ProcessBuilder(PYTHON, "-c", "import torch.distributed as d; assert d.is_gloo_available()")
+                    .redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            if (p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0) {
+                return null;
+            }
+            return "PyTorch with Gloo is not importable by " + PYTHON + "; install it with: apt-get install python3-torch";
+        } catch (IOException | InterruptedException e) {
+            return PYTHON + " cannot be run (" + e.getMessage() + "); install it with: apt-get install python3-torch";
+        }
+    }
+
+    /** Median seconds per size, in the order of {@code sizes}. */
+    static double[] sweep(int nproc, long[] sizes, int[] iters, int warmup) throws IOException, InterruptedException {
+        Path script = Files.createTempFile("trainyard-gloo-", ".py");
+        try (InputStream in = GlooPeer.class.getResourceAsStream("/python/gloo_allreduce.py")) {
+            if (in == null) {
+                throw new IOException("gloo_allreduce.py is missing from the benchmarks jar; rebuild with mvn package");
+            }
+            Files.write(script, in.readAllBytes());
+        }
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        List<String> cmd = new ArrayList<>(List.of(PYTHON, script.toString(), "--nproc", Integer.toString(nproc),
+                "--sizes", join(sizes), "--iters", join(iters), "--warmup", Integer.toString(warmup), "--port", Integer.toString(port)));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(3600, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                p.destroyForcibly();
+                throw new IOException("the Gloo sweep failed (exit " + (p.isAlive() ? "timeout" : p.exitValue()) + "): " + out);
+            }
+            double[] medians = new double[sizes.length];
+            Matcher m = ROW.matcher(out);
+            int i = 0;
+            while (m.find() && i < sizes.length) {
+                medians[i++] = Double.parseDouble(m.group(3));
+            }
+            if (i != sizes.length) {
+                throw new IOException("unexpected output of the Gloo sweep: " + out);
+            }
+            return medians;
+        } finally {
+            Files.deleteIfExists(script);
+        }
+    }
+
+    private static String join(long[] v) {
+        return java.util.Arrays.stream(v).mapToObj(Long::toString).collect(Collectors.joining(","));
+    }
+
+    private static String join(int[] v) {
+        return java.util.Arrays.stream(v).mapToObj(Integer::toString).collect(Collectors.joining(","));
+    }
+}
