@@ -6,9 +6,9 @@ import dev.trainyard.collectives.reduce.Reductions;
 import java.nio.ByteBuffer;
 
 /**
- * Small-message all-reduce: every rank sends its whole buffer to
- * every other rank in one frame and reduces locally. One hop of latency instead of the ring's
- * 2(n-1). Contributions are combined in rank order, so all ranks compute bit-identical results.
+ * Small-message all-reduce: every rank sends its whole buffer to every other rank in one frame and
+ * reduces locally. One hop of latency instead of the ring's 2(n-1). Contributions are combined in
+ * rank order, so all ranks compute bit-identical results.
  */
 final class DirectAllReduce implements Collective {
     private final ByteBuffer buf;
@@ -23,34 +23,44 @@ final class DirectAllReduce implements Collective {
 
     @Override
     public void run(Exchange ex) {
-        int n = ex.size();
-        int r = ex.rank();
         int bytes = buf.limit();
         ByteBuffer own = ex.scratch(bytes);
         own.put(0, buf, 0, bytes); // our contribution, kept intact while buf accumulates
-        for (int p = 0; p < n; p++) {
-            if (p != r) {
+        for (int p = 0; p < ex.size(); p++) {
+            if (p != ex.rank()) {
                 ex.send(p, own, 0, bytes, 0, 0);
             }
         }
+        reduceInRankOrder(ex, buf, own, 0, bytes, type, op);
+        ex.flush();
+    }
+
+    /**
+     * {@code dst = x0 op x1 op ... op x(n-1)} (then divided by n for AVG), where this rank's
+     * contribution is {@code own[ownOff, ownOff+bytes)} and every other rank's arrives as one step-0 frame.
+     */
+    static void reduceInRankOrder(Exchange ex, ByteBuffer dst, ByteBuffer own, int ownOff, int bytes, DataType type, ReduceOp op) {
+        int n = ex.size();
+        int count = bytes / type.bytes();
         for (int j = 0; j < n; j++) {
-            if (j == r) {
-                if (j > 0) {
-                    Reductions.reduce(type, op, buf, 0, own, 0, bytes / type.bytes());
-                } // j == 0: buf already holds our own contribution
+            if (j == ex.rank()) {
+                if (j == 0) {
+                    dst.put(0, own, ownOff, bytes);
+                } else {
+                    Reductions.reduce(type, op, dst, 0, own, ownOff, count);
+                }
                 continue;
             }
             InboundFrame f = ex.receive(j, 0, 0, bytes);
             if (j == 0) {
-                f.copyTo(buf, 0);
+                f.copyTo(dst, 0);
             } else {
-                f.reduceInto(type, op, buf, 0);
+                f.reduceInto(type, op, dst, 0);
             }
             ex.release(f);
         }
         if (op == ReduceOp.AVG) {
-            Reductions.divide(type, buf, 0, bytes / type.bytes(), n);
+            Reductions.divide(type, dst, 0, count, n);
         }
-        ex.flush();
     }
 }

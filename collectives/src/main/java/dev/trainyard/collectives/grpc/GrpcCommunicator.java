@@ -445,14 +445,12 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         fail(new CommunicatorAbortedException("rank " + rank + " aborted the communicator: " + reason, List.of(), null), true);
         closed = true;
         executor.shutdownNow();
-        CollectiveException f = failure;
         for (Work w : pending) {
             finish(w, notRun(w.fingerprint()));
         }
         awaitTermination(Duration.ofSeconds(5));
         // Give the abort notices a moment to leave before the channels close under them.
         shutdownTransportAfter(NOTICE_DEADLINE);
-        LOG.log(System.Logger.Level.DEBUG, "rank {0}: aborted ({1})", rank, f == null ? reason : f.getMessage());
     }
 
     @Override
