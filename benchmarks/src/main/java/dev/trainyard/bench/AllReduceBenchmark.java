@@ -1,5 +1,6 @@
 package dev.trainyard.bench;
 
+import dev.trainyard.collectives.Transport;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.store.StoreServer;
 import java.io.IOException;
@@ -42,6 +43,8 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     int repeat = 1;
     @Option(names = "--chunk-bytes", description = "ring pipeline chunk (default: ${DEFAULT-VALUE})")
     String chunkBytes = "1M";
+    @Option(names = "--transport", description = "what carries tensor frames: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    Transport transport = Transport.TCP;
     @Option(names = "--compare", description = "also run the sweep through this peer: gloo")
     String compare;
     @Option(names = "--json", description = "write the results as JSON here")
@@ -102,7 +105,8 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         JobToken token = JobToken.generate();
         try (StoreServer store = StoreServer.start("127.0.0.1", 0, token, Duration.ofMinutes(1))) {
             List<String> args = List.of(join(sizes), join(itersOf), Integer.toString(warmup),
-                    Long.toString(ByteSize.parse(chunkBytes)), Long.toString(ByteSize.parse(warmupBytes)));
+                    Long.toString(ByteSize.parse(chunkBytes)), Long.toString(ByteSize.parse(warmupBytes)),
+                    transport.name());
             List<String> lines = WorkerProcesses.run(nproc, AllReduceWorker.class.getName(), args, r -> Map.of(
                     "RANK", Integer.toString(r), "WORLD_SIZE", Integer.toString(nproc),
                     "MASTER_PORT", Integer.toString(store.port()), "TRAINYARD_TOKEN", token.value()), 3600);
@@ -138,8 +142,8 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     }
 
     private void printTable(long[] sizes, int[] itersOf, double[] t, double[] g) {
-        System.out.printf(Locale.ROOT, "# Trainyard all-reduce: %d ranks (one JVM each, loopback), gRPC ring, float32 SUM,"
-                + " chunk %s, median of per-call times, %d repeat(s), %d cores%n", nproc, chunkBytes, repeat,
+        System.out.printf(Locale.ROOT, "# Trainyard all-reduce: %d ranks (one JVM each, loopback), ring over %s, float32 SUM,"
+                + " chunk %s, median of per-call times, %d repeat(s), %d cores%n", nproc, transport, chunkBytes, repeat,
                 Runtime.getRuntime().availableProcessors());
         System.out.printf(Locale.ROOT, "%10s %11s %6s %11s %11s %11s", "size", "count", "iters", "time(us)", "algbw(GB/s)", "busbw(GB/s)");
         if (g != null) {
@@ -158,9 +162,9 @@ public final class AllReduceBenchmark implements Callable<Integer> {
 
     private void writeJson(long[] sizes, int[] itersOf, double[] t, double[] g) throws IOException {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "{\"benchmark\":\"allreduce\",\"nproc\":%d,\"backend\":\"grpc\",\"dtype\":\"float32\","
+        sb.append(String.format(Locale.ROOT, "{\"benchmark\":\"allreduce\",\"nproc\":%d,\"backend\":\"grpc\",\"transport\":\"%s\",\"dtype\":\"float32\","
                         + "\"op\":\"sum\",\"chunk_bytes\":%d,\"repeats\":%d,\"cores\":%d,\"java\":\"%s\",\"rows\":[",
-                nproc, ByteSize.parse(chunkBytes), repeat, Runtime.getRuntime().availableProcessors(), System.getProperty("java.version")));
+                nproc, transport, ByteSize.parse(chunkBytes), repeat, Runtime.getRuntime().availableProcessors(), System.getProperty("java.version")));
         for (int s = 0; s < sizes.length; s++) {
             sb.append(s == 0 ? "" : ",").append(String.format(Locale.ROOT,
                     "{\"bytes\":%d,\"iters\":%d,\"time_s\":%.9f,\"algbw_gbps\":%.4f,\"busbw_gbps\":%.4f",

@@ -3,6 +3,7 @@ package dev.trainyard.bench;
 import dev.trainyard.collectives.CommunicatorOptions;
 import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.ReduceOp;
+import dev.trainyard.collectives.Transport;
 import dev.trainyard.collectives.grpc.GrpcCommunicator;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.store.GrpcStore;
@@ -45,6 +46,7 @@ public final class AllReduceWorker {
         int warmup = Integer.parseInt(args[2]);
         int chunkBytes = Integer.parseInt(args[3]);
         CommunicatorOptions options = CommunicatorOptions.defaults(token).withChunkBytes(chunkBytes)
+                .withTransport(Transport.valueOf(args[5]))
                 .withTimeout(Duration.ofMinutes(2)).withConnectTimeout(Duration.ofMinutes(1));
         try (GrpcStore store = new GrpcStore("127.0.0.1", port, token, Duration.ofMinutes(1));
              GrpcCommunicator comm = GrpcCommunicator.connect(store, rank, size, options)) {

@@ -16,15 +16,18 @@ import java.util.Objects;
  * @param smallMessageBytes at or below this size all-reduce, all-gather and reduce-scatter use one
  *                          direct exchange (one hop) instead of the ring's 2(n-1) hops
  * @param receiveWindow     frames per peer parsed ahead of the consumer (back-pressure bound)
+ * @param transport         what carries tensor frames (see {@link Transport})
  */
 public record CommunicatorOptions(JobToken token, String bindHost, String advertiseHost, Duration timeout,
-                                  Duration connectTimeout, int chunkBytes, int smallMessageBytes, int receiveWindow) {
+                                  Duration connectTimeout, int chunkBytes, int smallMessageBytes, int receiveWindow,
+                                  Transport transport) {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
 
     public CommunicatorOptions {
         Objects.requireNonNull(token, "token");
         Objects.requireNonNull(bindHost, "bindHost");
+        Objects.requireNonNull(transport, "transport");
         if (advertiseHost == null) {
             advertiseHost = bindHost;
         }
@@ -43,34 +46,38 @@ public record CommunicatorOptions(JobToken token, String bindHost, String advert
         }
     }
 
-    /** Loopback, 5-minute timeout, 1 MiB chunks, 64 KiB small-message threshold. */
+    /** Loopback, 5-minute timeout, 1 MiB chunks, 64 KiB small-message threshold, TCP transport. */
     public static CommunicatorOptions defaults(JobToken token) {
         return new CommunicatorOptions(token, "127.0.0.1", null, DEFAULT_TIMEOUT, Duration.ofMinutes(5),
-                1 << 20, 64 << 10, 4);
+                1 << 20, 64 << 10, 4, Transport.TCP);
     }
 
     public CommunicatorOptions withTimeout(Duration t) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, t, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow);
+        return new CommunicatorOptions(token, bindHost, advertiseHost, t, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, transport);
     }
 
     public CommunicatorOptions withConnectTimeout(Duration t) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, t, chunkBytes, smallMessageBytes, receiveWindow);
+        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, t, chunkBytes, smallMessageBytes, receiveWindow, transport);
     }
 
     public CommunicatorOptions withChunkBytes(int bytes) {
         return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, bytes,
-                Math.min(smallMessageBytes, bytes), receiveWindow);
+                Math.min(smallMessageBytes, bytes), receiveWindow, transport);
     }
 
     public CommunicatorOptions withSmallMessageBytes(int bytes) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, bytes, receiveWindow);
+        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, bytes, receiveWindow, transport);
     }
 
     public CommunicatorOptions withReceiveWindow(int frames) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, smallMessageBytes, frames);
+        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, smallMessageBytes, frames, transport);
+    }
+
+    public CommunicatorOptions withTransport(Transport t) {
+        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, t);
     }
 
     public CommunicatorOptions withHosts(String bind, String advertise) {
-        return new CommunicatorOptions(token, bind, advertise, timeout, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow);
+        return new CommunicatorOptions(token, bind, advertise, timeout, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, transport);
     }
 }

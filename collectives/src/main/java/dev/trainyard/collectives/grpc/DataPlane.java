@@ -34,7 +34,7 @@ final class DataPlane {
     }
 
     /** @param links the link of each peer rank (null for this rank) */
-    static ServerServiceDefinition service(MethodDescriptor<Frame, Empty> method, int size, IntFunction<PeerLink> links, int window) {
+    static ServerServiceDefinition service(MethodDescriptor<Frame, Empty> method, int size, IntFunction<GrpcPeerLink> links, int window) {
         return ServerServiceDefinition.builder(SERVICE)
                 .addMethod(method, new InboundHandler(size, links, window))
                 .build();
@@ -42,10 +42,10 @@ final class DataPlane {
 
     private static final class InboundHandler implements ServerCallHandler<Frame, Empty> {
         private final int size;
-        private final IntFunction<PeerLink> links;
+        private final IntFunction<GrpcPeerLink> links;
         private final int window;
 
-        InboundHandler(int size, IntFunction<PeerLink> links, int window) {
+        InboundHandler(int size, IntFunction<GrpcPeerLink> links, int window) {
             this.size = size;
             this.links = links;
             this.window = window;
@@ -53,7 +53,7 @@ final class DataPlane {
 
         @Override
         public ServerCall.Listener<Frame> startCall(ServerCall<Frame, Empty> call, Metadata headers) {
-            PeerLink link = identify(call, headers);
+            GrpcPeerLink link = identify(call, headers);
             if (link == null) {
                 return new ServerCall.Listener<>() {
                 };
@@ -80,7 +80,7 @@ final class DataPlane {
             };
         }
 
-        private PeerLink identify(ServerCall<Frame, Empty> call, Metadata headers) {
+        private GrpcPeerLink identify(ServerCall<Frame, Empty> call, Metadata headers) {
             String rankText = headers.get(SENDER_RANK);
             String sizeText = headers.get(WORLD_SIZE);
             int rank;
@@ -95,7 +95,7 @@ final class DataPlane {
                         + " ranks, the caller believes " + sizeText), new Metadata());
                 return null;
             }
-            PeerLink link = rank >= 0 && rank < size ? links.apply(rank) : null;
+            GrpcPeerLink link = rank >= 0 && rank < size ? links.apply(rank) : null;
             if (link == null) {
                 call.close(Status.INVALID_ARGUMENT.withDescription("rank " + rank + " is not a peer of this group of " + size), new Metadata());
                 return null;

@@ -35,6 +35,13 @@ final class FrameHeader {
         putInt(h, 36, MAGIC);
     }
 
+    /** The goodbye a TCP link sends before closing its direction gracefully. */
+    static void encodeBye(byte[] h) {
+        java.util.Arrays.fill(h, (byte) 0);
+        putInt(h, 32, TcpPeerLink.BYE_LENGTH);
+        putInt(h, 36, MAGIC);
+    }
+
     /** True if the header's fingerprint part equals {@code fp}; compares bytes, allocates nothing. */
     static boolean sameFingerprint(byte[] h, Fingerprint fp) {
         return h[0] == (byte) fp.op().ordinal()

@@ -10,6 +10,7 @@ import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.Fingerprint;
 import dev.trainyard.collectives.PeerFailureException;
 import dev.trainyard.collectives.ReduceOp;
+import dev.trainyard.collectives.Transport;
 import dev.trainyard.collectives.Work;
 import dev.trainyard.collectives.grpc.proto.AbortRequest;
 import dev.trainyard.collectives.grpc.proto.PeerControlGrpc;
@@ -63,12 +64,14 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     private final CommunicatorOptions options;
     private final PeerLink[] links;
     private final PeerControlGrpc.PeerControlFutureStub[] control;
+    private final ManagedChannel[] channels;
     private final FramePool pool;
     private final MethodDescriptor<Frame, Empty> method;
     private final Exchange exchange;
     private final ThreadPoolExecutor executor;
     private final Set<Work> pending = ConcurrentHashMap.newKeySet();
     private Server server;
+    private TcpListener tcpListener;
     private volatile Thread collectiveThread;
     private long nextSeq;
     private volatile long startedSeq = -1;
@@ -76,6 +79,8 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     private volatile Fingerprint running;
     private volatile CollectiveException failure;
     private volatile boolean closed;
+    /** Abort notices in flight; {@link #abort} lets them leave before closing the channels. */
+    private final List<com.google.common.util.concurrent.ListenableFuture<?>> notices = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private GrpcCommunicator(int rank, int size, CommunicatorOptions options) {
         this.rank = rank;
@@ -83,13 +88,15 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         this.options = options;
         this.links = new PeerLink[size];
         this.control = new PeerControlGrpc.PeerControlFutureStub[size];
+        this.channels = new ManagedChannel[size];
         int window = options.receiveWindow();
         this.pool = new FramePool(options.chunkBytes(), Math.max(16, size * (window + 2)));
         this.method = DataPlane.method(pool);
         byte[] sendScratch = new byte[64 << 10]; // only the collective thread sends
         for (int p = 0; p < size; p++) {
             if (p != rank) {
-                links[p] = new PeerLink(p, this, sendScratch, window);
+                links[p] = options.transport() == Transport.TCP ? new TcpPeerLink(p, this, pool, window)
+                        : new GrpcPeerLink(p, this, sendScratch, window);
             }
         }
         this.exchange = new Exchange(rank, size, options.chunkBytes(), links, pool, this);
@@ -130,27 +137,40 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     private void joinPeers(Store store) {
         int window = options.receiveWindow();
         int maxMessage = options.chunkBytes() + FrameHeader.BYTES + 1024;
-        server = NettyServerBuilder.forAddress(new InetSocketAddress(options.bindHost(), 0))
+        boolean tcp = options.transport() == Transport.TCP;
+        TcpHandshake handshake = new TcpHandshake(options.token(), rank, size);
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.bindHost(), 0))
                 .directExecutor()
                 .maxInboundMessageSize(maxMessage)
                 .flowControlWindow(Math.max(1 << 20, (window + 1) * maxMessage))
                 .intercept(options.token().serverInterceptor("data plane of rank " + rank))
-                .addService(DataPlane.service(method, size, p -> links[p], window))
-                .addService(new PeerControlService(this))
-                .build();
+                .addService(new PeerControlService(this));
+        if (!tcp) {
+            builder.addService(DataPlane.service(method, size, p -> (GrpcPeerLink) links[p], window));
+        }
+        server = builder.build();
         try {
             server.start();
+            if (tcp) {
+                tcpListener = TcpListener.start(options.bindHost(), rank, handshake, p -> (TcpPeerLink) links[p]);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("rank " + rank + " cannot start its data-plane server on "
                     + options.bindHost() + ": " + e.getMessage() + " (check --bind / the host's addresses)", e);
         }
         int port = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
         store.setString(endpointKey(rank), options.advertiseHost() + ":" + port);
+        if (tcp) {
+            store.setString(tcpKey(rank), Integer.toString(tcpListener.port()));
+        }
 
         List<String> keys = new ArrayList<>();
         for (int p = 0; p < size; p++) {
             if (p != rank) {
                 keys.add(endpointKey(p));
+                if (tcp) {
+                    keys.add(tcpKey(p));
+                }
             }
         }
         try {
@@ -177,14 +197,30 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
                     .disableRetry() // a retried stream would re-send frames we already reused
                     .maxInboundMessageSize(maxMessage)
                     .build();
-            links[p].open(address, channel, method, callOptions, headers);
+            channels[p] = channel;
             control[p] = PeerControlGrpc.newFutureStub(channel).withCallCredentials(options.token().callCredentials());
+            if (tcp) {
+                String host = address.substring(0, address.lastIndexOf(':'));
+                int tcpPort = Integer.parseInt(store.getString(tcpKey(p), options.connectTimeout()));
+                try {
+                    ((TcpPeerLink) links[p]).connect(host, tcpPort, handshake, rank, options.connectTimeout().toMillis());
+                } catch (IOException e) {
+                    throw new PeerFailureException("rank " + rank + " cannot open a data-plane connection to rank " + p
+                            + " at " + host + ":" + tcpPort + ": " + e.getMessage(), List.of(p), e);
+                }
+            } else {
+                ((GrpcPeerLink) links[p]).open(address, channel, method, callOptions, headers);
+            }
         }
         awaitConnected();
     }
 
     static String endpointKey(int rank) {
         return "endpoint/" + rank;
+    }
+
+    static String tcpKey(int rank) {
+        return "tcp/" + rank;
     }
 
     private void awaitConnected() {
@@ -397,7 +433,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
                     .addAllFailedRanks(e.ranks()).setKind(FailureKind.of(e).name()).build();
             for (int p = 0; p < size; p++) {
                 if (control[p] != null) {
-                    control[p].withDeadlineAfter(NOTICE_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).abort(notice);
+                    notices.add(control[p].withDeadlineAfter(NOTICE_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).abort(notice));
                 }
             }
         }
@@ -449,8 +485,15 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             finish(w, notRun(w.fingerprint()));
         }
         awaitTermination(Duration.ofSeconds(5));
-        // Give the abort notices a moment to leave before the channels close under them.
-        shutdownTransportAfter(NOTICE_DEADLINE);
+        // Let the abort notices leave before the channels close under them.
+        for (var notice : notices) {
+            try {
+                notice.get(NOTICE_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (Exception unreachablePeer) {
+                // that peer learns from the closed connection instead
+            }
+        }
+        shutdownTransport();
     }
 
     @Override
@@ -464,7 +507,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         executor.shutdown(); // queued work still runs; each has its own timeout
         awaitTermination(options.timeout().plusSeconds(10));
         for (PeerLink link : links) {
-            if (link != null && link.channel() != null) {
+            if (link != null) {
                 link.halfClose();
             }
         }
@@ -481,19 +524,15 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         }
     }
 
-    /** Waits up to {@code grace} for our streams to be acknowledged by the peers, then tears everything down. */
+    /**
+     * Waits up to {@code grace} until the peers have acknowledged our half-close (so they record a
+     * graceful close, not a lost peer), then tears everything down.
+     */
     private void shutdownTransportAfter(Duration grace) {
         long deadline = System.nanoTime() + grace.toNanos();
         for (PeerLink link : links) {
-            if (link == null || link.channel() == null) {
-                continue;
-            }
-            link.markClosing();
-            link.channel().shutdown();
-            try {
-                link.channel().awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            while (link != null && link.outboundClosed() == null && System.nanoTime() < deadline) {
+                LockSupport.parkNanos(this, 10_000_000L);
             }
         }
         shutdownTransport();
@@ -502,10 +541,15 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     private void shutdownTransport() {
         for (PeerLink link : links) {
             if (link != null) {
-                link.markClosing();
-                if (link.channel() != null) {
-                    link.channel().shutdownNow();
-                }
+                link.closeNow();
+            }
+        }
+        if (tcpListener != null) {
+            tcpListener.close();
+        }
+        for (ManagedChannel channel : channels) {
+            if (channel != null) {
+                channel.shutdownNow();
             }
         }
         if (server != null) {
@@ -532,6 +576,11 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             finish(w, failure);
         }
         shutdownTransport();
+    }
+
+    /** The raw TCP data-plane port, or -1 without one. */
+    int tcpPort() {
+        return tcpListener == null ? -1 : tcpListener.port();
     }
 
     /** The data-plane port, or -1 for a group of one. */

@@ -1,98 +1,53 @@
 package dev.trainyard.collectives.grpc;
 
-import com.google.protobuf.Empty;
 import dev.trainyard.collectives.Fingerprint;
-import io.grpc.CallOptions;
-import io.grpc.ClientCall;
-import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
-import io.grpc.ServerCall;
-import io.grpc.Status;
 import java.util.ArrayDeque;
 import java.util.concurrent.ArrayBlockingQueue;
 
 /**
- * Everything this rank has with one peer: the long-lived outbound stream (we send on it), the
- * inbox fed by the peer's stream to us, and the queue of frames waiting for send window.
- * The send queue and outbound frame are touched only by the collective thread.
+ * Everything this rank has with one peer, whatever carries the bytes: the queue of frames waiting
+ * for send window (touched only by the collective thread), the inbox the peer's frames arrive in,
+ * and why either direction ended. Subclasses move the frames: {@link GrpcPeerLink} as messages of a
+ * gRPC stream, {@link TcpPeerLink} on a raw TCP connection.
  */
-final class PeerLink {
+abstract class PeerLink {
     final int peer;
-    private String address;
-    private ManagedChannel channel;
-    private final LinkEvents events;
-    private final OutboundFrame frame;
+    final LinkEvents events;
     final ArrayDeque<SendItem> sendQueue = new ArrayDeque<>();
     private final ArrayBlockingQueue<InboundFrame> inbox;
-    private ClientCall<Frame, Empty> out;
-    private volatile ServerCall<Frame, Empty> inbound;
-    /** Why the peer's stream to us ended; null while open. */
+    /** Why the peer's direction to us ended; null while open. */
     private volatile String inboundClosed;
-    private volatile boolean peerClosedGracefully;
-    /** Why our stream to the peer ended; null while open. */
-    private volatile String outboundClosed;
-    private volatile boolean closing;
+    volatile boolean peerClosedGracefully;
+    /** Why our direction to the peer ended; null while open. */
+    volatile String outboundClosed;
+    volatile boolean closing;
 
-    /** Created before the server starts, so a peer's stream can arrive before we connect back. */
-    PeerLink(int peer, LinkEvents events, byte[] sendScratch, int window) {
+    /** Created before the listeners start, so a peer's connection can arrive before we connect back. */
+    PeerLink(int peer, LinkEvents events, int window) {
         this.peer = peer;
         this.events = events;
-        this.frame = new OutboundFrame(sendScratch);
         this.inbox = new ArrayBlockingQueue<>(window + 1);
     }
 
-    /** Opens the outbound stream; becomes {@link #ready()} once the transport has it. */
-    void open(String address, ManagedChannel channel, MethodDescriptor<Frame, Empty> method, CallOptions options, Metadata headers) {
-        this.address = address;
-        this.channel = channel;
-        out = channel.newCall(method, options);
-        out.start(new ClientCall.Listener<>() {
-            @Override
-            public void onReady() {
-                events.wake();
-            }
+    /** True when a frame can be handed over without blocking. */
+    abstract boolean ready();
 
-            @Override
-            public void onClose(Status status, Metadata trailers) {
-                outboundClosed = peerClosedGracefully ? "rank " + peer + " closed its communicator"
-                        : "the stream to rank " + peer + " ended: " + status.getCode();
-                if (!status.isOk() && !closing && !peerClosedGracefully) {
-                    events.linkBroken(peer, "the connection to rank " + peer + " at " + address + " failed: "
-                            + status.getCode() + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")"),
-                            status.getCause());
-                }
-                events.wake();
-            }
-        }, headers);
-        out.request(1);
-    }
+    /** Hands one frame over; only call when {@link #ready()}. */
+    abstract void sendNow(Fingerprint fp, SendItem it);
 
-    boolean ready() {
-        return out.isReady();
-    }
+    /** True when every frame handed over has left the caller's buffer (so the caller may reuse it). */
+    abstract boolean drained();
 
-    String address() {
-        return address;
-    }
+    /** Lets the peer send one more frame (the receive window). */
+    abstract void grantOne();
 
-    ManagedChannel channel() {
-        return channel;
-    }
+    /** Ends our direction after everything handed over was sent; the peer sees a graceful close. */
+    abstract void halfClose();
 
-    /** Serializes one frame now; only call when {@link #ready()}. */
-    void sendNow(Fingerprint fp, SendItem it) {
-        out.sendMessage(frame.set(fp, it.step, it.chunkOffset, it.src, it.offset, it.length));
-    }
+    /** Drops the connection now. */
+    abstract void closeNow();
 
-    /** The peer opened its stream to us. Returns false if one is already open (a duplicate). */
-    synchronized boolean attachInbound(ServerCall<Frame, Empty> call) {
-        if (inbound != null) {
-            return false;
-        }
-        inbound = call;
-        return true;
-    }
+    abstract String address();
 
     void deliver(InboundFrame f) {
         f.origin = this;
@@ -115,14 +70,6 @@ final class PeerLink {
         }
     }
 
-    /** Lets the peer send one more frame (manual flow control). */
-    void grantOne() {
-        ServerCall<Frame, Empty> c = inbound;
-        if (c != null) {
-            c.request(1);
-        }
-    }
-
     void inboundEnded(String reason, boolean graceful) {
         if (graceful) {
             peerClosedGracefully = true;
@@ -134,9 +81,12 @@ final class PeerLink {
         events.wake();
     }
 
-    /** Null while we can still send to the peer, else why not. */
-    String outboundClosed() {
-        return outboundClosed;
+    void outboundEnded(String reason, boolean failed, Throwable cause) {
+        outboundClosed = peerClosedGracefully ? "rank " + peer + " closed its communicator" : reason;
+        if (failed && !closing && !peerClosedGracefully) {
+            events.linkBroken(peer, reason, cause);
+        }
+        events.wake();
     }
 
     /** Null while the peer can still send to us, else why not. */
@@ -144,12 +94,9 @@ final class PeerLink {
         return inboundClosed;
     }
 
-    /** Ends our stream to the peer after everything queued was sent. */
-    void halfClose() {
-        closing = true;
-        if (out != null) {
-            out.halfClose();
-        }
+    /** Null while we can still send to the peer, else why not. */
+    String outboundClosed() {
+        return outboundClosed;
     }
 
     void markClosing() {

@@ -51,7 +51,7 @@ public final class JobToken {
     }
 
     /** Checks a presented token in constant time. */
-    boolean matches(String presented) {
+    public boolean matches(String presented) {
         return presented != null && java.security.MessageDigest.isEqual(
                 value.getBytes(StandardCharsets.US_ASCII), presented.getBytes(StandardCharsets.US_ASCII));
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.trainyard.collectives.CommunicatorOptions;
 import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.ReduceOp;
+import dev.trainyard.collectives.Transport;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,9 +17,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every op and type, checked element by element against a naive reduction, for 1, 2, 3, 4 and 8
- * ranks; both with the default algorithm choice (direct exchange for small sizes, ring above
- * 64 KiB) and with the ring forced for every size and tiny 4 KiB chunks (many pipeline steps,
- * empty and uneven segments).
+ * ranks, on both transports; both with the default algorithm choice (direct exchange for small
+ * sizes, ring above 64 KiB) and with the ring forced for every size and tiny 4 KiB chunks (many
+ * pipeline steps, empty and uneven segments).
  */
 class AllReduceCorrectnessTest {
     /** Element counts: empty, one, seven, not divisible by any tested rank count, 1 MiB of FLOAT32. */
@@ -26,10 +27,12 @@ class AllReduceCorrectnessTest {
 
     static Stream<Arguments> groups() {
         List<Arguments> args = new ArrayList<>();
-        for (int n : new int[] {1, 2, 3, 4, 8}) {
-            args.add(Arguments.of(n, "default", (UnaryOperator<CommunicatorOptions>) o -> o));
-            args.add(Arguments.of(n, "ring-only 4KiB chunks",
-                    (UnaryOperator<CommunicatorOptions>) o -> o.withChunkBytes(4096).withSmallMessageBytes(0)));
+        for (Transport t : Transport.values()) {
+            for (int n : new int[] {1, 2, 3, 4, 8}) {
+                args.add(Arguments.of(n, t + ", default algorithms", (UnaryOperator<CommunicatorOptions>) o -> o.withTransport(t)));
+                args.add(Arguments.of(n, t + ", ring only, 4 KiB chunks", (UnaryOperator<CommunicatorOptions>) o ->
+                        o.withTransport(t).withChunkBytes(4096).withSmallMessageBytes(0)));
+            }
         }
         return args.stream();
     }

@@ -25,7 +25,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import dev.trainyard.collectives.Transport;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Never wrong numbers, never a hang: mismatches, silent ranks, dead peers and aborts. */
 class FailureHandlingTest {
@@ -38,10 +41,11 @@ class FailureHandlingTest {
         return b;
     }
 
-    @Test
-    void severalCollectivesInFlightCompleteInIssueOrderWithCorrectResults() {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void severalCollectivesInFlightCompleteInIssueOrderWithCorrectResults(Transport transport) {
         int n = 3;
-        try (LocalGroup g = new LocalGroup(n)) {
+        try (LocalGroup g = new LocalGroup(n, transport)) {
             List<List<Long>> orders = g.onAll(r -> {
                 List<Long> order = Collections.synchronizedList(new ArrayList<>());
                 ByteBuffer big = floats(1 << 20, r + 1);          // ring
@@ -71,9 +75,10 @@ class FailureHandlingTest {
         }
     }
 
-    @Test
-    void mismatchedCountFailsEveryRankNamingBothRanksAndFingerprints() {
-        try (LocalGroup g = new LocalGroup(3, Duration.ofSeconds(60))) {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void mismatchedCountFailsEveryRankNamingBothRanksAndFingerprints(Transport transport) {
+        try (LocalGroup g = new LocalGroup(3, transport, Duration.ofSeconds(60))) {
             List<CollectiveException> errors = g.onAll(r -> assertThrows(CollectiveException.class,
                     () -> g.comm(r).allReduce(floats(r == 2 ? 11 : 10, 1), DataType.FLOAT32, ReduceOp.SUM)));
             for (CollectiveException e : errors) {
@@ -86,9 +91,10 @@ class FailureHandlingTest {
         }
     }
 
-    @Test
-    void disagreementAboutTheBroadcastRootIsDetected() {
-        try (LocalGroup g = new LocalGroup(3, Duration.ofSeconds(60))) {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void disagreementAboutTheBroadcastRootIsDetected(Transport transport) {
+        try (LocalGroup g = new LocalGroup(3, transport, Duration.ofSeconds(60))) {
             List<CollectiveException> errors = g.onAll(r -> assertThrows(FingerprintMismatchException.class,
                     () -> g.comm(r).broadcast(floats(1000, r), DataType.FLOAT32, r == 0 ? 0 : 1)));
             for (CollectiveException e : errors) {
@@ -97,10 +103,11 @@ class FailureHandlingTest {
         }
     }
 
-    @Test
-    void rankThatNeverCallsIsNamedByTheTimeout() {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void rankThatNeverCallsIsNamedByTheTimeout(Transport transport) {
         Duration timeout = Duration.ofMillis(1500);
-        try (LocalGroup g = new LocalGroup(3, timeout)) {
+        try (LocalGroup g = new LocalGroup(3, transport, timeout)) {
             long t0 = System.nanoTime();
             List<CollectiveException> errors = g.onAll(r -> r == 2 ? null : assertThrows(CollectiveException.class,
                     () -> g.comm(r).allReduce(floats(100_000, 1), DataType.FLOAT32, ReduceOp.SUM)));
@@ -119,9 +126,10 @@ class FailureHandlingTest {
         }
     }
 
-    @Test
-    void peerWhoseServerDiesMidCollectiveFailsTheOthersWithinSecondsNamingIt() throws Exception {
-        try (LocalGroup g = new LocalGroup(3, Duration.ofSeconds(120))) {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void peerWhoseServerDiesMidCollectiveFailsTheOthersWithinSecondsNamingIt(Transport transport) throws Exception {
+        try (LocalGroup g = new LocalGroup(3, transport, Duration.ofSeconds(120))) {
             Work w0 = g.comm(0).allReduceAsync(floats(1 << 20, 1), DataType.FLOAT32, ReduceOp.SUM);
             Work w1 = g.comm(1).allReduceAsync(floats(1 << 20, 1), DataType.FLOAT32, ReduceOp.SUM);
             assertFalse(w0.await(Duration.ofMillis(300)), "must still wait for rank 2");
@@ -138,9 +146,10 @@ class FailureHandlingTest {
         }
     }
 
-    @Test
-    void abortFailsPendingWorkAtOnceAndReleasesPortAndThread() throws Exception {
-        LocalGroup g = new LocalGroup(2, Duration.ofSeconds(120));
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void abortFailsPendingWorkAtOnceAndReleasesPortAndThread(Transport transport) throws Exception {
+        LocalGroup g = new LocalGroup(2, transport, Duration.ofSeconds(120));
         try {
             GrpcCommunicator c = g.comm(0);
             int port = c.port();
@@ -148,8 +157,7 @@ class FailureHandlingTest {
             for (int i = 0; i < 3; i++) {
                 works.add(c.allReduceAsync(floats(1000, 1), DataType.FLOAT32, ReduceOp.SUM));
             }
-            Work peerWork = g.comm(1).allReduceAsync(floats(999, 1), DataType.FLOAT32, ReduceOp.SUM);
-            Thread.onSpinWait();
+            assertFalse(works.get(0).await(Duration.ofMillis(200)), "rank 1 has not called yet");
             long t0 = System.nanoTime();
             c.abort("test abort");
             for (Work w : works) {
@@ -157,8 +165,11 @@ class FailureHandlingTest {
                 assertInstanceOf(CommunicatorAbortedException.class, w.exception());
             }
             assertTrue((System.nanoTime() - t0) / 1e9 < 5);
-            // The peer learns at once too (its collective would otherwise wait 120 s).
-            CollectiveException e = assertThrows(CollectiveException.class, peerWork::await);
+            // The peer was told: its call fails at once instead of waiting 120 s for rank 0.
+            long t1 = System.nanoTime();
+            CollectiveException e = assertThrows(CollectiveException.class,
+                    () -> g.comm(1).allReduce(floats(1000, 1), DataType.FLOAT32, ReduceOp.SUM));
+            assertTrue((System.nanoTime() - t1) / 1e9 < 5);
             assertTrue(e.getMessage().contains("test abort") || e.getMessage().contains("rank 0"), e.getMessage());
             try (ServerSocket s = new ServerSocket()) {
                 s.bind(new InetSocketAddress("127.0.0.1", port));
@@ -186,9 +197,10 @@ class FailureHandlingTest {
         }
     }
 
-    @Test
-    void badArgumentsAreRejectedAtTheCallWithAClearMessage() {
-        try (LocalGroup g = new LocalGroup(2)) {
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void badArgumentsAreRejectedAtTheCallWithAClearMessage(Transport transport) {
+        try (LocalGroup g = new LocalGroup(2, transport)) {
             GrpcCommunicator c = g.comm(0);
             IllegalArgumentException heap = assertThrows(IllegalArgumentException.class,
                     () -> c.allReduceAsync(ByteBuffer.allocate(8), DataType.FLOAT32, ReduceOp.SUM));
@@ -201,6 +213,25 @@ class FailureHandlingTest {
             assertTrue(root.getMessage().contains("root 2"), root.getMessage());
             assertNotNull(assertThrows(IllegalArgumentException.class,
                     () -> c.allGatherAsync(ByteBuffer.allocateDirect(8), ByteBuffer.allocateDirect(8), DataType.FLOAT32)));
+        }
+    }
+
+    @Test
+    void tcpDataPlaneRefusesAWrongTokenAndTheGroupCarriesOn() throws Exception {
+        try (LocalGroup g = new LocalGroup(2, Transport.TCP)) {
+            int port = g.comm(1).tcpPort();
+            try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(new InetSocketAddress("127.0.0.1", port))) {
+                java.io.IOException e = assertThrows(java.io.IOException.class,
+                        () -> new TcpHandshake(JobToken.generate(), 0, 2).offer(ch, 1));
+                assertTrue(e.getMessage().contains("refused"), e.getMessage());
+            }
+            List<float[]> out = g.onAll(r -> {
+                float[] v = {r + 1f};
+                g.comm(r).allReduce(v, ReduceOp.SUM);
+                return v;
+            });
+            assertEquals(3f, out.get(0)[0]);
+            assertEquals(3f, out.get(1)[0]);
         }
     }
 }

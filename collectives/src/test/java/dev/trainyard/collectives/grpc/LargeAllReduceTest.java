@@ -5,22 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.ReduceOp;
+import dev.trainyard.collectives.Transport;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** 64 MiB of random floats: results within float rounding of a double-precision sum, identical on every rank. */
 class LargeAllReduceTest {
     static final int COUNT = 16 << 20; // 64 MiB of FLOAT32
 
 
-    @ParameterizedTest(name = "{0} ranks")
-    @ValueSource(ints = {2, 4})
-    void sixtyFourMebibytesAverage(int n) {
-        try (LocalGroup g = new LocalGroup(n)) {
+    @ParameterizedTest(name = "{0} ranks, {1}")
+    @CsvSource({"2, TCP", "4, TCP", "2, GRPC_STREAM", "4, GRPC_STREAM"})
+    void sixtyFourMebibytesAverage(int n, Transport transport) {
+        try (LocalGroup g = new LocalGroup(n, transport)) {
             List<ByteBuffer> out = g.onAll(r -> {
                 ByteBuffer b = Elements.allocate(DataType.FLOAT32, COUNT);
                 FloatBuffer f = b.asFloatBuffer();

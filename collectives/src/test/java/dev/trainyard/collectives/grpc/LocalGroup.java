@@ -1,6 +1,7 @@
 package dev.trainyard.collectives.grpc;
 
 import dev.trainyard.collectives.CommunicatorOptions;
+import dev.trainyard.collectives.Transport;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.StoreServer;
@@ -45,8 +46,12 @@ final class LocalGroup implements AutoCloseable {
         this(n, (r, o) -> o);
     }
 
-    LocalGroup(int n, Duration timeout) {
-        this(n, (r, o) -> o.withTimeout(timeout));
+    LocalGroup(int n, Transport transport) {
+        this(n, (r, o) -> o.withTransport(transport));
+    }
+
+    LocalGroup(int n, Transport transport, Duration timeout) {
+        this(n, (r, o) -> o.withTransport(transport).withTimeout(timeout));
     }
 
     /** Runs {@code body(rank)} on every rank concurrently and returns the results in rank order. */

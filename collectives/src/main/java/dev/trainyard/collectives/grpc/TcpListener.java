@@ -1,0 +1,71 @@
+package dev.trainyard.collectives.grpc;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.function.IntFunction;
+
+/** Accepts peers' raw TCP data-plane connections, authenticates them and hands them to their link. */
+final class TcpListener implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(TcpListener.class.getName());
+    private final ServerSocketChannel server;
+    private final Thread acceptor;
+
+    private TcpListener(ServerSocketChannel server, Thread acceptor) {
+        this.server = server;
+        this.acceptor = acceptor;
+    }
+
+    static TcpListener start(String host, int rank, TcpHandshake handshake, IntFunction<TcpPeerLink> links) throws IOException {
+        ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(host, 0));
+        Thread acceptor = new Thread(() -> acceptLoop(server, rank, handshake, links), "trainyard-tcp-accept-rank-" + rank);
+        acceptor.setDaemon(true);
+        acceptor.start();
+        return new TcpListener(server, acceptor);
+    }
+
+    int port() {
+        return server.socket().getLocalPort();
+    }
+
+    private static void acceptLoop(ServerSocketChannel server, int rank, TcpHandshake handshake, IntFunction<TcpPeerLink> links) {
+        while (server.isOpen()) {
+            SocketChannel ch;
+            try {
+                ch = server.accept();
+            } catch (IOException closed) {
+                return;
+            }
+            String[] why = new String[1];
+            try {
+                ch.socket().setTcpNoDelay(true);
+                int sender = handshake.accept(ch, why);
+                if (sender < 0) {
+                    LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: refused a connection from {1}: {2}",
+                            rank, ch.socket().getRemoteSocketAddress(), why[0]);
+                } else if (!links.apply(sender).attachInbound(ch, rank)) {
+                    LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: refused a second connection from rank {1}", rank, sender);
+                    ch.close();
+                }
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: handshake failed: {1}", rank, e.getMessage());
+                try {
+                    ch.close();
+                } catch (IOException ignored) {
+                    // closing a broken socket
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.close();
+        } catch (IOException ignored) {
+            // already closed
+        }
+        acceptor.interrupt();
+    }
+}
