@@ -155,14 +155,14 @@ final class Exchange {
         }
     }
 
-    /** Waits until every queued frame is on the wire; after this the caller's buffers are free. */
+    /** Waits until every queued frame has left the caller's buffers; after this they are the caller's again. */
     void flush() {
         while (true) {
             pump();
             boolean pending = false;
             int waitingOn = -1;
             for (PeerLink link : links) {
-                if (link != null && !link.sendQueue.isEmpty()) {
+                if (link != null && (!link.sendQueue.isEmpty() || !link.drained())) {
                     pending = true;
                     waitingOn = link.peer;
                     break;
