@@ -1,5 +1,6 @@
 package dev.trainyard.collectives.grpc;
 
+import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.Empty;
 import dev.trainyard.collectives.CollectiveException;
 import dev.trainyard.collectives.CollectiveOp;
@@ -34,6 +35,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -80,7 +82,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     private volatile CollectiveException failure;
     private volatile boolean closed;
     /** Abort notices in flight; {@link #abort} lets them leave before closing the channels. */
-    private final List<com.google.common.util.concurrent.ListenableFuture<?>> notices = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<ListenableFuture<?>> notices = new CopyOnWriteArrayList<>();
 
     private GrpcCommunicator(int rank, int size, CommunicatorOptions options) {
         this.rank = rank;
@@ -108,8 +110,8 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     }
 
     /**
-     * Joins the group: starts this rank's data-plane server, publishes {@code endpoint/<rank>}
-     * in {@code store}, waits for every peer's endpoint and opens a stream to each.
+     * Joins the group: starts this rank's listeners, publishes {@code endpoint/<rank>} (and
+     * {@code tcp/<rank>}) in {@code store}, waits for every peer's and connects to each.
      * With {@code size == 1} nothing touches the network.
      *
      * @throws PeerFailureException naming the ranks that did not show up or cannot be reached
@@ -135,14 +137,29 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     }
 
     private void joinPeers(Store store) {
-        int window = options.receiveWindow();
-        int maxMessage = options.chunkBytes() + FrameHeader.BYTES + 1024;
         boolean tcp = options.transport() == Transport.TCP;
         TcpHandshake handshake = new TcpHandshake(options.token(), rank, size);
+        startListeners(tcp, handshake);
+        publishAndAwaitPeers(store, tcp);
+        for (int p = 0; p < size; p++) {
+            if (p != rank) {
+                connectTo(p, store, tcp, handshake);
+            }
+        }
+        awaitConnected();
+    }
+
+    private int maxMessageBytes() {
+        return options.chunkBytes() + FrameHeader.BYTES + 1024;
+    }
+
+    /** The gRPC server (peer control; the data-plane streams with GRPC_STREAM) and, with TCP, the TCP listener. */
+    private void startListeners(boolean tcp, TcpHandshake handshake) {
+        int window = options.receiveWindow();
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.bindHost(), 0))
                 .directExecutor()
-                .maxInboundMessageSize(maxMessage)
-                .flowControlWindow(Math.max(1 << 20, (window + 1) * maxMessage))
+                .maxInboundMessageSize(maxMessageBytes())
+                .flowControlWindow(Math.max(1 << 20, (window + 1) * maxMessageBytes()))
                 .intercept(options.token().serverInterceptor("data plane of rank " + rank))
                 .addService(new PeerControlService(this));
         if (!tcp) {
@@ -158,12 +175,15 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             throw new UncheckedIOException("rank " + rank + " cannot start its data-plane server on "
                     + options.bindHost() + ": " + e.getMessage() + " (check --bind / the host's addresses)", e);
         }
+    }
+
+    /** Writes our endpoints into the store and waits for everybody else's. */
+    private void publishAndAwaitPeers(Store store, boolean tcp) {
         int port = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
         store.setString(endpointKey(rank), options.advertiseHost() + ":" + port);
         if (tcp) {
             store.setString(tcpKey(rank), Integer.toString(tcpListener.port()));
         }
-
         List<String> keys = new ArrayList<>();
         for (int p = 0; p < size; p++) {
             if (p != rank) {
@@ -176,43 +196,41 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         try {
             store.await(keys, options.connectTimeout());
         } catch (StoreTimeoutException e) {
-            List<Integer> missing = e.missingKeys().stream().map(k -> Integer.parseInt(k.substring(k.lastIndexOf('/') + 1))).toList();
+            List<Integer> missing = e.missingKeys().stream()
+                    .map(k -> Integer.parseInt(k.substring(k.lastIndexOf('/') + 1))).distinct().sorted().toList();
             throw new PeerFailureException("rank " + rank + ": ranks " + missing + " did not join the group of " + size
                     + " within " + options.connectTimeout().toSeconds() + " s (not started, crashed, or using another store)", missing, e);
         }
-        Metadata headers = new Metadata();
-        headers.put(DataPlane.SENDER_RANK, Integer.toString(rank));
-        headers.put(DataPlane.WORLD_SIZE, Integer.toString(size));
-        CallOptions callOptions = CallOptions.DEFAULT
-                .withCallCredentials(options.token().callCredentials())
-                .withOnReadyThreshold(4 * options.chunkBytes());
-        for (int p = 0; p < size; p++) {
-            if (p == rank) {
-                continue;
-            }
-            String address = store.getString(endpointKey(p), options.connectTimeout());
-            ManagedChannel channel = NettyChannelBuilder.forTarget(address)
-                    .usePlaintext()
-                    .directExecutor()
-                    .disableRetry() // a retried stream would re-send frames we already reused
-                    .maxInboundMessageSize(maxMessage)
-                    .build();
-            channels[p] = channel;
-            control[p] = PeerControlGrpc.newFutureStub(channel).withCallCredentials(options.token().callCredentials());
-            if (tcp) {
-                String host = address.substring(0, address.lastIndexOf(':'));
-                int tcpPort = Integer.parseInt(store.getString(tcpKey(p), options.connectTimeout()));
-                try {
-                    ((TcpPeerLink) links[p]).connect(host, tcpPort, handshake, rank, options.connectTimeout().toMillis());
-                } catch (IOException e) {
-                    throw new PeerFailureException("rank " + rank + " cannot open a data-plane connection to rank " + p
-                            + " at " + host + ":" + tcpPort + ": " + e.getMessage(), List.of(p), e);
-                }
-            } else {
-                ((GrpcPeerLink) links[p]).open(address, channel, method, callOptions, headers);
-            }
+    }
+
+    /** The control channel to {@code p}, and the data-plane connection or stream. */
+    private void connectTo(int p, Store store, boolean tcp, TcpHandshake handshake) {
+        String address = store.getString(endpointKey(p), options.connectTimeout());
+        channels[p] = NettyChannelBuilder.forTarget(address)
+                .usePlaintext()
+                .directExecutor()
+                .disableRetry() // a retried stream would re-send frames we already reused
+                .maxInboundMessageSize(maxMessageBytes())
+                .build();
+        control[p] = PeerControlGrpc.newFutureStub(channels[p]).withCallCredentials(options.token().callCredentials());
+        if (!tcp) {
+            Metadata headers = new Metadata();
+            headers.put(DataPlane.SENDER_RANK, Integer.toString(rank));
+            headers.put(DataPlane.WORLD_SIZE, Integer.toString(size));
+            CallOptions callOptions = CallOptions.DEFAULT
+                    .withCallCredentials(options.token().callCredentials())
+                    .withOnReadyThreshold(4 * options.chunkBytes());
+            ((GrpcPeerLink) links[p]).open(address, channels[p], method, callOptions, headers);
+            return;
         }
-        awaitConnected();
+        String host = address.substring(0, address.lastIndexOf(':'));
+        int tcpPort = Integer.parseInt(store.getString(tcpKey(p), options.connectTimeout()));
+        try {
+            ((TcpPeerLink) links[p]).connect(host, tcpPort, handshake, rank, options.connectTimeout().toMillis());
+        } catch (IOException e) {
+            throw new PeerFailureException("rank " + rank + " cannot open a data-plane connection to rank " + p
+                    + " at " + host + ":" + tcpPort + ": " + e.getMessage(), List.of(p), e);
+        }
     }
 
     static String endpointKey(int rank) {

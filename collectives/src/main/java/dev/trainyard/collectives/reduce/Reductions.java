@@ -81,7 +81,11 @@ public final class Reductions {
 
     private static void reduceFloat32(ReduceOp op, ByteBuffer dst, int dstOff, ByteBuffer src, int srcOff, int count) {
         if (op == ReduceOp.SUM || op == ReduceOp.AVG) {
-            // The gradient path: a dedicated loop the JIT compiles without the op switch.
+            // The gradient path.
+            if (Float32Staging.applies(dst, dstOff, src, srcOff)) {
+                Float32Staging.sum(dst, dstOff, src, srcOff, count);
+                return;
+            }
             for (int i = 0; i < count; i++) {
                 int d = dstOff + 4 * i;
                 dst.putFloat(d, dst.getFloat(d) + src.getFloat(srcOff + 4 * i));
