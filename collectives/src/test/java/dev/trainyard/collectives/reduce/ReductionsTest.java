@@ -69,4 +69,26 @@ class ReductionsTest {
         Reductions.reduce(DataType.FLOAT16, ReduceOp.SUM, a, 56, b, 2, 1);
         assertEquals(1000f, HalfFloats.float16ToFloat(a.getShort(56)), "1000.2 rounds to 1000 in float16 (spacing 0.5 there)");
     }
+
+    @Test
+    void stagedFloat32SumEqualsTheScalarLoopBitForBit() {
+        int count = 10_007; // more than two staging blocks, not a multiple of one
+        ByteBuffer dst = ByteBuffer.allocateDirect(4 * count + 64).order(ByteOrder.nativeOrder());
+        ByteBuffer src = ByteBuffer.allocateDirect(4 * count + 64).order(ByteOrder.nativeOrder());
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+        float[] want = new float[count];
+        for (int i = 0; i < count; i++) {
+            float a = (float) rnd.nextDouble(-1e3, 1e3);
+            float b = (float) rnd.nextDouble(-1, 1);
+            dst.putFloat(12 + 4 * i, a);
+            src.putFloat(40 + 4 * i, b);
+            want[i] = a + b;
+        }
+        Reductions.reduce(DataType.FLOAT32, ReduceOp.SUM, dst, 12, src, 40, count);
+        for (int i = 0; i < count; i++) {
+            assertEquals(Float.floatToIntBits(want[i]), Float.floatToIntBits(dst.getFloat(12 + 4 * i)), "element " + i);
+        }
+        assertEquals(0f, dst.getFloat(8), "bytes before the range are untouched");
+        assertEquals(0f, dst.getFloat(12 + 4 * count), "bytes after the range are untouched");
+    }
 }
