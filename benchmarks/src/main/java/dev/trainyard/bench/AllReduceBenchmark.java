@@ -51,7 +51,13 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     Path json;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new AllReduceBenchmark()).execute(args));
+        System.exit(new CommandLine(new AllReduceBenchmark())
+                .setExecutionExceptionHandler((e, cmd, parsed) -> {
+                    // Bad input and failed runs get one line that says what to fix, not a stack trace.
+                    cmd.getErr().println("trainyard bench allreduce: " + e.getMessage());
+                    return 2;
+                })
+                .execute(args));
     }
 
     @Override
