@@ -94,8 +94,6 @@ final class TcpPeerLink extends PeerLink {
         WriteSlot s = slots[nextSlot];
         nextSlot = (nextSlot + 1) % SLOTS;
         FrameHeader.encode(s.headerBytes, fp, it.step, it.chunkOffset, it.length);
-        s.header.clear();
-        s.header.put(s.headerBytes).flip();
         if (it.length == 0) {
             s.gather[1] = null;
         } else {
@@ -106,8 +104,15 @@ final class TcpPeerLink extends PeerLink {
             s.view.limit(it.offset + it.length).position(it.offset);
             s.gather[1] = s.view;
         }
+        submit(s, false);
+    }
+
+    /** Hands a filled slot (header bytes and payload view set) to the writer thread. */
+    private void submit(WriteSlot s, boolean bye) {
+        s.header.clear();
+        s.header.put(s.headerBytes).flip();
         s.gather[0] = s.header;
-        s.bye = false;
+        s.bye = bye;
         inFlight.incrementAndGet();
         writeQueue.add(s);
     }
@@ -206,11 +211,7 @@ final class TcpPeerLink extends PeerLink {
         }
         WriteSlot s = new WriteSlot();
         FrameHeader.encodeBye(s.headerBytes);
-        s.header.put(s.headerBytes).flip();
-        s.gather[0] = s.header;
-        s.bye = true;
-        inFlight.incrementAndGet();
-        writeQueue.add(s);
+        submit(s, true);
     }
 
     @Override
