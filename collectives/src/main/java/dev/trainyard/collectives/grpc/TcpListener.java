@@ -18,10 +18,7 @@ final class TcpListener implements AutoCloseable {
     }
 
     static TcpListener start(String host, int rank, TcpHandshake handshake, IntFunction<TcpPeerLink> links) throws IOException {
-        ServerSocketChannel server = ServerSocketChannel.open();
-        // Accepted sockets inherit this; a receive buffer above 64 KiB must be set before the handshake.
-        server.socket().setReceiveBufferSize(TcpPeerLink.SOCKET_BUFFER_BYTES);
-        server.bind(new InetSocketAddress(host, 0));
+        ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(host, 0));
         Thread acceptor = new Thread(() -> acceptLoop(server, rank, handshake, links), "trainyard-tcp-accept-rank-" + rank);
         acceptor.setDaemon(true);
         acceptor.start();
@@ -42,7 +39,7 @@ final class TcpListener implements AutoCloseable {
             }
             String[] why = new String[1];
             try {
-                TcpPeerLink.configure(ch);
+                ch.socket().setTcpNoDelay(true);
                 int sender = handshake.accept(ch, why);
                 if (sender < 0) {
                     LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: refused a connection from {1}: {2}",
