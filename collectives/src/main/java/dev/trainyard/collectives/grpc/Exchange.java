@@ -60,10 +60,6 @@ final class Exchange {
         return chunkBytes;
     }
 
-    Fingerprint fingerprint() {
-        return fp;
-    }
-
     /** A native-order direct buffer of at least {@code bytes}, reused across collectives (its content is garbage). */
     ByteBuffer scratch(int bytes) {
         if (scratch.capacity() < bytes) {

@@ -98,8 +98,4 @@ abstract class PeerLink {
     String outboundClosed() {
         return outboundClosed;
     }
-
-    void markClosing() {
-        closing = true;
-    }
 }

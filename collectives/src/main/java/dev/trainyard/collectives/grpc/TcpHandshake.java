@@ -3,10 +3,8 @@ package dev.trainyard.collectives.grpc;
 import dev.trainyard.collectives.security.JobToken;
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 
@@ -56,7 +54,7 @@ final class TcpHandshake {
     int accept(SocketChannel ch, String[] why) throws IOException {
         ch.socket().setSoTimeout(TIMEOUT_MILLIS);
         try {
-            DataInputStream in = new DataInputStream(socketInput(ch));
+            DataInputStream in = new DataInputStream(ch.socket().getInputStream()); // blocking channel: honours SO_TIMEOUT
             int magic = in.readInt();
             if (magic != MAGIC) {
                 return refuse(ch, why, "not a Trainyard data-plane connection");
@@ -79,10 +77,6 @@ final class TcpHandshake {
         } catch (SocketTimeoutException e) {
             return refuse(ch, why, "handshake not completed within " + TIMEOUT_MILLIS + " ms");
         }
-    }
-
-    private static InputStream socketInput(SocketChannel ch) throws IOException {
-        return ch.isBlocking() ? ch.socket().getInputStream() : Channels.newInputStream(ch);
     }
 
     private static int refuse(SocketChannel ch, String[] why, String reason) throws IOException {

@@ -83,6 +83,11 @@ public final class InMemoryStore implements Store {
         }
     }
 
+    /** How many waits are pending (tests use it to know a wait has reached the store). */
+    synchronized int pendingWaits() {
+        return waiters.size();
+    }
+
     @Override
     public synchronized void set(String key, byte[] value) {
         data.put(key, value.clone());

@@ -50,7 +50,11 @@ class StoreTest {
     @Test
     void getWaitsForAKeySetLaterByAnotherClient() throws Exception {
         CompletableFuture<byte[]> pending = CompletableFuture.supplyAsync(() -> store.get("late", Duration.ofSeconds(10)));
-        Thread.sleep(200); // let the get reach the server and start waiting; correctness does not depend on it
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (server.local().pendingWaits() == 0) { // the get has reached the store and is waiting
+            assertTrue(System.nanoTime() < deadline, "the get never reached the store");
+            Thread.onSpinWait();
+        }
         assertFalse(pending.isDone());
         try (GrpcStore other = new GrpcStore("127.0.0.1", server.port(), token, Duration.ofSeconds(10))) {
             other.set("late", utf8("v"));
