@@ -1,0 +1,173 @@
+package dev.trainyard.launcher;
+
+import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.runtime.Backend;
+import dev.trainyard.runtime.Durations;
+import java.io.File;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "launch", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
+        description = {"Start one worker JVM per GPU (or --nproc-per-node CPU workers) on this node, host the "
+                + "rendezvous store on node 0, supervise the workers and tear everything down on failure.",
+                "Worker options after the main class or JAR pass through; after --example NAME put them behind '--'."})
+final class LaunchCommand implements Callable<Integer> {
+    @Option(names = "--nproc-per-node", paramLabel = "N", description = "workers on this node (default: visible GPUs, else 1)")
+    Integer nprocPerNode;
+    @Option(names = "--nnodes", paramLabel = "M", description = "nodes in the job (default 1, or SLURM_NNODES)")
+    Integer nnodes;
+    @Option(names = "--node-rank", paramLabel = "R", description = "this node's rank (default 0, or SLURM_NODEID / JOB_COMPLETION_INDEX)")
+    Integer nodeRank;
+    @Option(names = "--master-addr", paramLabel = "HOST", description = "node 0's address (default on node 0: --bind; SLURM: first host of the job)")
+    String masterAddr;
+    @Option(names = "--master-port", paramLabel = "P", defaultValue = "0", description = "rendezvous store port (default 0: pick a free one and print it)")
+    int masterPort;
+    @Option(names = "--backend", paramLabel = "auto|nccl|grpc", defaultValue = "auto")
+    String backend;
+    @Option(names = "--max-restarts", paramLabel = "K", defaultValue = "0", description = "restart the whole group up to K times after a failure")
+    int maxRestarts;
+    @Option(names = "--run-dir", paramLabel = "DIR", description = "logs and metrics (default runs/<timestamp>)")
+    Path runDir;
+    @Option(names = "--token-file", paramLabel = "F", description = "job secret shared by all nodes (required for --nnodes > 1; mode 600)")
+    Path tokenFile;
+    @Option(names = "--bind", paramLabel = "ADDR", description = "address this node listens on (default 127.0.0.1 for one node; required for several)")
+    String bind;
+    @Option(names = "--jvm-opt", paramLabel = "OPT", description = "option for every worker JVM (repeatable), e.g. --jvm-opt=-Xmx4g")
+    List<String> jvmOpts = new ArrayList<>();
+    @Option(names = "--classpath", paramLabel = "CP", description = "the application's classes and JARs (':'-separated; dir/* for all JARs in dir)")
+    String classpath;
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "5m", description = "how long rendezvous waits for nodes and workers (e.g. 30s, 5m)")
+    String timeout;
+    @Option(names = "--collective-timeout", paramLabel = "DURATION", description = "per-collective timeout in the workers (default 5m)")
+    String collectiveTimeout;
+    @Option(names = "--grace-period", paramLabel = "DURATION", defaultValue = "5s", description = "SIGTERM to SIGKILL delay when stopping workers")
+    String gracePeriod;
+    @Option(names = "--example", paramLabel = "NAME", description = "run a bundled example instead of your own main class (e.g. allreduce)")
+    String example;
+    @Parameters(paramLabel = "MAIN_CLASS|JAR [ARGS]", arity = "0..*", description = "what each worker runs, then its arguments")
+    List<String> positional = new ArrayList<>();
+
+    @Override
+    public Integer call() {
+        return new Launcher(plan()).run();
+    }
+
+    /** Checks every input and fills the defaults; a problem becomes one {@link UsageException} line. */
+    LaunchPlan plan() {
+        ClusterEnvironment cluster = ClusterEnvironment.detect(System.getenv());
+        GpuInventory gpus = GpuInventory.detect();
+        int m = positive("--nnodes", nnodes != null ? nnodes : cluster.nnodes().orElse(1));
+        int r = nodeRank != null ? nodeRank : cluster.nodeRank().orElse(0);
+        if (r < 0 || r >= m) {
+            throw new UsageException("--node-rank " + r + " is not below --nnodes " + m + " (node ranks are 0.." + (m - 1) + ")"
+                    + (nodeRank == null ? "; it came from the " + cluster.scheduler() + " environment" : ""));
+        }
+        int n = positive("--nproc-per-node", nprocPerNode != null ? nprocPerNode : Math.max(1, gpus.count()));
+        if (masterPort < 0 || masterPort > 65535) {
+            throw new UsageException("--master-port " + masterPort + " is not a port (0..65535; 0 picks a free one)");
+        }
+        if (maxRestarts < 0) {
+            throw new UsageException("--max-restarts must be 0 or more, got " + maxRestarts);
+        }
+        String bindAddr = bindAddress(m);
+        String master = masterAddr != null ? masterAddr : cluster.masterAddr().orElse(r == 0 ? bindAddr : null);
+        if (master == null) {
+            throw new UsageException("--master-addr is required with --nnodes " + m + ": the address of node 0 (on Kubernetes: the headless-service name of pod 0)");
+        }
+        resolvable("--master-addr", master);
+        if (r > 0 && masterPort == 0) {
+            throw new UsageException("--master-port is required on node " + r + ": use the port node 0's launcher printed, or give both the same fixed port");
+        }
+        Backend b = backendFor(Backend.parse(backend), gpus, n);
+        List<String> cp = classpath == null ? List.of() : Arrays.stream(classpath.split(File.pathSeparator)).filter(s -> !s.isBlank()).toList();
+        String target = example == null && !positional.isEmpty() ? positional.get(0) : null;
+        List<String> args = example == null && !positional.isEmpty() ? positional.subList(1, positional.size()) : positional;
+        EntryPoint entry = EntryPoint.resolve(target, example, cp);
+        JobToken token = tokenFile != null ? TokenFile.read(tokenFile) : singleNodeToken(m);
+        Path dir = runDir != null ? runDir : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        List<String> gpuIds = b == Backend.GRPC && gpus.count() < n ? List.of() : gpus.deviceIds().subList(0, Math.min(n, gpus.count()));
+        return new LaunchPlan(n, m, r, master, masterPort, bindAddr, b, maxRestarts, dir, token, List.copyOf(jvmOpts),
+                entry, List.copyOf(args), duration("--timeout", timeout),
+                Optional.ofNullable(collectiveTimeout).map(t -> duration("--collective-timeout", t)),
+                duration("--grace-period", gracePeriod), gpuIds);
+    }
+
+    private static int positive(String name, int v) {
+        if (v < 1) {
+            throw new UsageException(name + " must be at least 1, got " + v);
+        }
+        return v;
+    }
+
+    private static Duration duration(String name, String text) {
+        try {
+            return Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Loopback for one node; several nodes need an explicit address on the cluster network. */
+    private String bindAddress(int nodes) {
+        if (bind == null) {
+            if (nodes > 1) {
+                throw new UsageException("--bind is required with --nnodes " + nodes + ": this node's address on the network the nodes share");
+            }
+            return "127.0.0.1";
+        }
+        InetAddress a = resolvable("--bind", bind);
+        if (a.isAnyLocalAddress()) {
+            throw new UsageException("--bind " + bind + " would listen on every interface; give this node's address on the cluster network");
+        }
+        try {
+            if (!a.isLoopbackAddress() && NetworkInterface.getByInetAddress(a) == null) {
+                throw new UsageException("--bind " + bind + " is not an address of this host (see 'ip addr')");
+            }
+        } catch (SocketException e) {
+            throw new UsageException("cannot list this host's addresses to check --bind: " + e.getMessage(), e);
+        }
+        return a.getHostAddress();
+    }
+
+    private static InetAddress resolvable(String option, String host) {
+        try {
+            return InetAddress.getByName(host);
+        } catch (UnknownHostException e) {
+            throw new UsageException(option + " " + host + " does not resolve to an address; check the host name", e);
+        }
+    }
+
+    /** NCCL is not part of this build yet: auto means gRPC, nccl is refused with the reason. */
+    private static Backend backendFor(Backend requested, GpuInventory gpus, int nproc) {
+        if (requested == Backend.NCCL) {
+            throw new UsageException("--backend nccl: the NCCL backend is not part of this build; use --backend grpc (or auto)");
+        }
+        if (gpus.count() > 0 && nproc > gpus.count() && requested == Backend.AUTO) {
+            throw new UsageException("--nproc-per-node " + nproc + " but only " + gpus.count() + " GPUs are visible ("
+                    + String.join(",", gpus.deviceIds()) + "); lower it, or use --backend grpc for CPU workers");
+        }
+        return Backend.GRPC;
+    }
+
+    private static JobToken singleNodeToken(int nodes) {
+        if (nodes > 1) {
+            throw new UsageException("--token-file is required with several nodes: the same secret file on every node; "
+                    + "create it with: head -c 32 /dev/urandom | xxd -p -c 64 > job.token && chmod 600 job.token");
+        }
+        return JobToken.generate();
+    }
+}

@@ -1,0 +1,32 @@
+package dev.trainyard.launcher;
+
+import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.runtime.Backend;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A checked launch: everything {@link Launcher} needs, with every user error already reported.
+ *
+ * @param gpuIds            device id per local rank, or empty for CPU workers
+ * @param collectiveTimeout per-collective timeout for the workers; empty keeps the communicator's default
+ */
+record LaunchPlan(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort, String bind,
+                  Backend backend, int maxRestarts, Path runDir, JobToken token, List<String> jvmOpts,
+                  EntryPoint entry, List<String> workerArgs, Duration rendezvousTimeout,
+                  Optional<Duration> collectiveTimeout, Duration gracePeriod, List<String> gpuIds) {
+
+    int worldSize() {
+        return nnodes * nprocPerNode;
+    }
+
+    int globalRank(int localRank) {
+        return nodeRank * nprocPerNode + localRank;
+    }
+
+    boolean hostsStore() {
+        return nodeRank == 0;
+    }
+}

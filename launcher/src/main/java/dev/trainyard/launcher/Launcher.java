@@ -1,0 +1,256 @@
+package dev.trainyard.launcher;
+
+import dev.trainyard.collectives.store.GrpcStore;
+import dev.trainyard.collectives.store.Store;
+import dev.trainyard.collectives.store.StoreException;
+import dev.trainyard.collectives.store.StoreServer;
+import io.grpc.Status;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One node's launcher: hosts the rendezvous store on node 0 (or connects to it), then runs
+ * rendezvous generations: join the other nodes, start this node's workers, supervise them until
+ * the job succeeds or something fails anywhere, stop them, and restart the whole group while
+ * {@code --max-restarts} allows. A stop signal (SIGINT/SIGTERM) takes the workers down with it.
+ */
+final class Launcher {
+    private static final Duration TICK = Duration.ofMillis(100);
+    private static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(1);
+    /** A node whose launcher has not beaten for this long is declared lost (died or cut off). */
+    private static final Duration NODE_SILENT_AFTER = Duration.ofSeconds(15);
+    /** A store that has not answered for this long is gone: node 0's launcher died. */
+    private static final Duration STORE_LOST_AFTER = Duration.ofSeconds(15);
+    private static final Duration LEAVE_WAIT = Duration.ofSeconds(10);
+
+    private final LaunchPlan plan;
+    private final Object lifecycle = new Object();
+    private WorkerGroup current;
+    private boolean signalled;
+    private boolean finished;
+
+    Launcher(LaunchPlan plan) {
+        this.plan = plan;
+    }
+
+    int run() {
+        try {
+            Files.createDirectories(plan.runDir());
+        } catch (IOException e) {
+            say("cannot create the run directory " + plan.runDir() + ": " + e.getMessage() + "; choose another with --run-dir");
+            return 2;
+        }
+        say("backend grpc" + (plan.gpuIds().isEmpty() ? "" : ", GPUs " + String.join(",", plan.gpuIds()))
+                + "; " + plan.worldSize() + " workers (" + plan.nnodes() + " node(s) x " + plan.nprocPerNode()
+                + "); logs in " + plan.runDir());
+        StoreServer server = null;
+        Store store;
+        int port;
+        try {
+            if (plan.hostsStore()) {
+                server = StoreServer.start(plan.bind(), plan.masterPort(), plan.token(), plan.rendezvousTimeout());
+                store = server.local();
+                port = server.port();
+                say("rendezvous store listening on " + plan.bind() + ":" + port);
+            } else {
+                store = connectToStore();
+                port = plan.masterPort();
+            }
+        } catch (IllegalStateException e) {
+            say(e.getMessage());
+            return 2;
+        } catch (LaunchFailedException e) {
+            say(e.getMessage());
+            return 1;
+        }
+        Thread hook = new Thread(this::onStopSignal, "trainyard-stop-signal");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return runGenerations(store, port);
+        } catch (LaunchFailedException e) {
+            say(e.getMessage());
+            stopCurrent();
+            return 1;
+        } finally {
+            synchronized (lifecycle) {
+                finished = true;
+            }
+            store.close();
+            if (server != null) {
+                server.close();
+            }
+        }
+    }
+
+    private int runGenerations(Store store, int port) {
+        for (int generation = 0; ; generation++) {
+            JobRendezvous rdzv = new JobRendezvous(store, plan, generation);
+            rdzv.join();
+            WorkerGroup group;
+            synchronized (lifecycle) {
+                if (signalled) {
+                    return 130;
+                }
+                say("attempt " + (generation + 1) + ": starting ranks " + plan.globalRank(0) + ".."
+                        + plan.globalRank(plan.nprocPerNode() - 1) + " of " + plan.worldSize());
+                group = WorkerGroup.start(plan, generation, port, rdzv.workerPrefix(), System.out::println);
+                current = group;
+            }
+            JobFailure failure = supervise(group, rdzv);
+            if (failure == null) {
+                say("all " + plan.worldSize() + " workers finished successfully");
+                leave(rdzv);
+                return 0;
+            }
+            int running = group.running();
+            if (running > 0) {
+                say("stopping the " + running + " other worker(s) on this node (SIGTERM, SIGKILL after "
+                        + plan.gracePeriod().toMillis() / 1000.0 + " s)");
+            }
+            group.stop(plan.gracePeriod());
+            say(failure.summary());
+            failure.detail().forEach(l -> say(l));
+            if (generation < plan.maxRestarts() && !isSignalled()) {
+                say("restarting the group (restart " + (generation + 1) + " of " + plan.maxRestarts() + ")");
+                continue;
+            }
+            leave(rdzv);
+            return failure.exitCode();
+        }
+    }
+
+    /** Polls until every node's workers succeeded (null) or the generation's first failure is known. */
+    private JobFailure supervise(WorkerGroup group, JobRendezvous rdzv) {
+        long lastBeat = 0;
+        long storeTroubleSince = 0;
+        boolean done = false;
+        while (true) {
+            try {
+                Optional<WorkerGroup.Exit> local = group.firstFailure();
+                if (local.isPresent()) {
+                    return rdzv.reportFailure(describe(local.get()));
+                }
+                Optional<JobFailure> remote = rdzv.failure();
+                if (remote.isPresent()) {
+                    return remote.get();
+                }
+                if (!done && group.allSucceeded()) {
+                    rdzv.markDone();
+                    done = true;
+                }
+                if (done && rdzv.allDone()) {
+                    return null;
+                }
+                if (System.nanoTime() - lastBeat > HEARTBEAT_EVERY.toNanos()) {
+                    lastBeat = System.nanoTime();
+                    rdzv.heartbeat();
+                    List<Integer> silent = plan.hostsStore() ? rdzv.silentNodes(NODE_SILENT_AFTER) : List.of();
+                    if (!silent.isEmpty()) {
+                        return rdzv.reportFailure(new JobFailure(1, "node(s) " + silent + " stopped answering for "
+                                + NODE_SILENT_AFTER.toSeconds() + " s (launcher died or network cut)", List.of()));
+                    }
+                }
+                storeTroubleSince = 0;
+            } catch (StoreException e) {
+                if (storeTroubleSince == 0) {
+                    storeTroubleSince = System.nanoTime();
+                } else if (System.nanoTime() - storeTroubleSince > STORE_LOST_AFTER.toNanos()) {
+                    throw new LaunchFailedException("lost the rendezvous store at " + plan.masterAddr() + ":" + plan.masterPort()
+                            + " for " + STORE_LOST_AFTER.toSeconds() + " s (node 0's launcher died or the network is cut): "
+                            + e.getMessage(), e);
+                }
+            }
+            sleep(TICK);
+        }
+    }
+
+    private JobFailure describe(WorkerGroup.Exit exit) {
+        Worker w = exit.worker();
+        String summary = String.format("rank %d (node %d, pid %d) failed first: %s after %.1f s", w.rank(),
+                plan.nodeRank(), w.process().pid(), ExitStatus.describe(exit.code()), w.secondsSinceStart());
+        List<String> detail = new ArrayList<>();
+        detail.add("last lines of " + w.log() + ":");
+        w.tail().forEach(l -> detail.add("    " + l));
+        return new JobFailure(exit.code(), summary, detail);
+    }
+
+    private void leave(JobRendezvous rdzv) {
+        try {
+            rdzv.leave();
+            if (plan.hostsStore()) {
+                rdzv.awaitAllLeft(LEAVE_WAIT);
+            }
+        } catch (StoreException e) {
+            // the outcome is known; a store gone at this point costs nothing
+        }
+    }
+
+    /** Other nodes wait for node 0's store (it may start later), but not past the rendezvous timeout. */
+    private Store connectToStore() {
+        GrpcStore store = new GrpcStore(plan.masterAddr(), plan.masterPort(), plan.token(), plan.rendezvousTimeout());
+        long deadline = System.nanoTime() + plan.rendezvousTimeout().toNanos();
+        while (true) {
+            try {
+                store.check(List.of("gen/0/node/0"));
+                return store;
+            } catch (StoreException e) {
+                if (Status.fromThrowable(e.getCause()).getCode() == Status.Code.UNAUTHENTICATED || System.nanoTime() > deadline) {
+                    store.close();
+                    throw new LaunchFailedException("cannot reach the rendezvous store at " + plan.masterAddr() + ":"
+                            + plan.masterPort() + " within " + plan.rendezvousTimeout().toSeconds() + " s: " + e.getMessage()
+                            + "; start node 0's launcher, check --master-addr/--master-port, the firewall and --token-file", e);
+                }
+            }
+            sleep(Duration.ofMillis(500));
+        }
+    }
+
+    /** Shutdown hook: SIGINT/SIGTERM (or System.exit) while workers run stops them, children included. */
+    private void onStopSignal() {
+        WorkerGroup group;
+        synchronized (lifecycle) {
+            if (finished) {
+                return;
+            }
+            signalled = true;
+            group = current;
+        }
+        if (group != null) {
+            say("stop signal received; stopping this node's workers");
+            group.stop(plan.gracePeriod());
+        }
+    }
+
+    private boolean isSignalled() {
+        synchronized (lifecycle) {
+            return signalled;
+        }
+    }
+
+    private void stopCurrent() {
+        WorkerGroup group;
+        synchronized (lifecycle) {
+            group = current;
+        }
+        if (group != null) {
+            group.stop(plan.gracePeriod());
+        }
+    }
+
+    static void say(String line) {
+        System.err.println("trainyard: " + line);
+    }
+
+    static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LaunchFailedException("interrupted", e);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package dev.trainyard.launcher;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code trainyard <command>}: the launcher's command line (the {@code ./trainyard} script runs this). */
+@Command(name = "trainyard", mixinStandardHelpOptions = true, version = "trainyard 0.1.0",
+        subcommands = LaunchCommand.class,
+        description = "Distributed data-parallel training for the JVM.")
+public final class TrainyardCli implements Runnable {
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    static int execute(String... args) {
+        CommandLine cli = new CommandLine(new TrainyardCli());
+        cli.setStopAtPositional(true);
+        cli.getSubcommands().values().forEach(c -> c.setStopAtPositional(true));
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof UsageException) {
+                System.err.println("trainyard " + cmd.getCommandName() + ": " + e.getMessage());
+                return 2;
+            }
+            throw e;
+        });
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,115 @@
+package dev.trainyard.launcher;
+
+import dev.trainyard.runtime.Durations;
+import dev.trainyard.runtime.WorkerEnv;
+import dev.trainyard.runtime.WorkerMain;
+import java.io.File;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * This node's workers of one rendezvous generation: started together, watched for the first
+ * failure (in the order the exits happened), stopped together.
+ */
+final class WorkerGroup {
+    /** A worker that exited; {@code code} 0 is success. */
+    record Exit(Worker worker, int code) {
+    }
+
+    private final List<Worker> workers = new ArrayList<>();
+    private final List<Exit> exits = new ArrayList<>();
+    private boolean stopping;
+
+    private WorkerGroup() {
+    }
+
+    static WorkerGroup start(LaunchPlan plan, int generation, int storePort, String storePrefix, Consumer<String> console) {
+        WorkerGroup group = new WorkerGroup();
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cp = new ArrayList<>(List.of(System.getProperty("java.class.path")));
+        cp.addAll(plan.entry().classpath());
+        try {
+            for (int local = 0; local < plan.nprocPerNode(); local++) {
+                int rank = plan.globalRank(local);
+                List<String> cmd = new ArrayList<>(ProcessTree.sessionLeaderPrefix());
+                cmd.add(java);
+                cmd.addAll(plan.jvmOpts());
+                cmd.addAll(List.of("-cp", String.join(File.pathSeparator, cp), WorkerMain.class.getName(), plan.entry().mainClass()));
+                cmd.addAll(plan.workerArgs());
+                Worker w = Worker.start(rank, cmd, environment(plan, local, generation, storePort, storePrefix),
+                        plan.runDir().resolve("rank-" + rank + ".log"),
+                        "=== trainyard: rank " + rank + ", attempt " + (generation + 1) + " ===", console);
+                group.add(w);
+            }
+        } catch (RuntimeException e) {
+            group.stop(plan.gracePeriod());
+            throw e;
+        }
+        return group;
+    }
+
+    private static Map<String, String> environment(LaunchPlan plan, int local, int generation, int storePort, String storePrefix) {
+        Map<String, String> env = new HashMap<>();
+        env.put(WorkerEnv.RANK, Integer.toString(plan.globalRank(local)));
+        env.put(WorkerEnv.LOCAL_RANK, Integer.toString(local));
+        env.put(WorkerEnv.WORLD_SIZE, Integer.toString(plan.worldSize()));
+        env.put(WorkerEnv.LOCAL_WORLD_SIZE, Integer.toString(plan.nprocPerNode()));
+        env.put(WorkerEnv.NODE_RANK, Integer.toString(plan.nodeRank()));
+        env.put(WorkerEnv.MASTER_ADDR, plan.masterAddr());
+        env.put(WorkerEnv.MASTER_PORT, Integer.toString(storePort));
+        env.put(WorkerEnv.RESTART_COUNT, Integer.toString(generation));
+        env.put(WorkerEnv.TOKEN, plan.token().value());
+        env.put(WorkerEnv.BIND, plan.bind());
+        env.put(WorkerEnv.RUN_DIR, plan.runDir().toAbsolutePath().toString());
+        env.put(WorkerEnv.BACKEND, plan.backend().cliName());
+        env.put(WorkerEnv.RENDEZVOUS_TIMEOUT, Durations.format(plan.rendezvousTimeout()));
+        plan.collectiveTimeout().ifPresent(t -> env.put(WorkerEnv.COLLECTIVE_TIMEOUT, Durations.format(t)));
+        env.put(WorkerEnv.STORE_PREFIX, storePrefix);
+        env.put(WorkerEnv.LAUNCHER_PID, Long.toString(ProcessHandle.current().pid()));
+        if (!plan.gpuIds().isEmpty()) {
+            // pinned before the JVM starts, so CUDA in the worker only ever sees its own device
+            env.put(WorkerEnv.CUDA_VISIBLE_DEVICES, plan.gpuIds().get(local));
+        }
+        return env;
+    }
+
+    private synchronized void add(Worker w) {
+        workers.add(w);
+        w.process().onExit().thenAccept(p -> recordExit(w, p.exitValue()));
+    }
+
+    private synchronized void recordExit(Worker w, int code) {
+        if (!stopping) {
+            exits.add(new Exit(w, code));
+        }
+    }
+
+    /** The first worker that exited non-zero before the group was told to stop. */
+    synchronized Optional<Exit> firstFailure() {
+        return exits.stream().filter(e -> e.code() != 0).findFirst();
+    }
+
+    synchronized boolean allSucceeded() {
+        return exits.size() == workers.size() && exits.stream().allMatch(e -> e.code() == 0);
+    }
+
+    synchronized int running() {
+        return (int) workers.stream().filter(w -> w.process().isAlive()).count();
+    }
+
+    /** SIGTERM, then SIGKILL after {@code grace}, to every worker and its children; exits after this are not failures. */
+    void stop(Duration grace) {
+        List<ProcessHandle> roots;
+        synchronized (this) {
+            stopping = true;
+            roots = workers.stream().map(w -> w.process().toHandle()).toList();
+        }
+        ProcessTree.stop(roots, grace);
+    }
+}

@@ -1,0 +1,149 @@
+package dev.trainyard.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** A real {@code trainyard launch} process for tests: its merged output, the pids its workers report, and cleanup. */
+final class LauncherProcess implements AutoCloseable {
+    private static final Pattern PID = Pattern.compile("(?:ready rank \\d+ pid|child pid|\\(pid) (\\d+)");
+
+    private final Process process;
+    private final List<String> lines = new ArrayList<>();
+    private final Thread reader;
+
+    private LauncherProcess(Process process) {
+        this.process = process;
+        this.reader = new Thread(() -> {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String l; (l = in.readLine()) != null; ) {
+                    synchronized (lines) {
+                        lines.add(l);
+                        lines.notifyAll();
+                    }
+                }
+            } catch (IOException ignored) {
+                // launcher gone
+            }
+        }, "launcher-output");
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    static LauncherProcess start(List<String> launchArgs) {
+        return start(List.of(), launchArgs, Map.of());
+    }
+
+    /** {@code wrapper} prefixes the java command (e.g. {@code ip netns exec ns}). */
+    static LauncherProcess start(List<String> wrapper, List<String> launchArgs, Map<String, String> env) {
+        List<String> cmd = new ArrayList<>(wrapper);
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-cp", System.getProperty("java.class.path"), TrainyardCli.class.getName(), "launch"));
+        cmd.addAll(launchArgs);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().remove("CUDA_VISIBLE_DEVICES");
+        pb.environment().putAll(env);
+        try {
+            return new LauncherProcess(pb.start());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    Process process() {
+        return process;
+    }
+
+    int awaitExit(Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            fail("launcher did not exit within " + timeout + "; output:\n" + output());
+        }
+        reader.join(5000);
+        return process.exitValue();
+    }
+
+    /** Waits until {@code count} lines match; fails with the output so far otherwise. */
+    void awaitLines(Predicate<String> match, int count, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (lines) {
+            while (lines.stream().filter(match).count() < count) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    fail("expected " + count + " matching line(s) within " + timeout + "; output:\n" + String.join("\n", lines));
+                }
+                lines.wait(Math.max(1, left / 1_000_000));
+            }
+        }
+    }
+
+    String output() {
+        synchronized (lines) {
+            return String.join("\n", lines);
+        }
+    }
+
+    /** Pids of workers and their children, as the workers printed them. */
+    Set<Long> reportedPids() {
+        Set<Long> pids = new TreeSet<>();
+        synchronized (lines) {
+            for (String l : lines) {
+                Matcher m = PID.matcher(l);
+                while (m.find()) {
+                    pids.add(Long.parseLong(m.group(1)));
+                }
+            }
+        }
+        return pids;
+    }
+
+    long pidOfRank(int rank) {
+        Pattern p = Pattern.compile("ready rank " + rank + " pid (\\d+)|rank " + rank + " of \\d+ ready \\(pid (\\d+)");
+        synchronized (lines) {
+            for (String l : lines) {
+                Matcher m = p.matcher(l);
+                if (m.find()) {
+                    return Long.parseLong(m.group(1) != null ? m.group(1) : m.group(2));
+                }
+            }
+        }
+        throw new AssertionError("rank " + rank + " never reported its pid; output:\n" + output());
+    }
+
+    /** Asserts that none of {@code pids} is alive once {@code within} has passed. */
+    static void assertAllGone(Set<Long> pids, Duration within) throws InterruptedException {
+        assertTrue(!pids.isEmpty(), "no pids to check");
+        long deadline = System.nanoTime() + within.toNanos();
+        while (true) {
+            List<Long> alive = pids.stream().filter(p -> ProcessHandle.of(p).map(ProcessHandle::isAlive).orElse(false)).toList();
+            if (alive.isEmpty()) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                fail("processes still alive after " + within + ": " + alive);
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    @Override
+    public void close() {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        reportedPids().forEach(p -> ProcessHandle.of(p).ifPresent(ProcessHandle::destroyForcibly));
+    }
+}

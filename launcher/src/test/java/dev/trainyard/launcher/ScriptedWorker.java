@@ -1,0 +1,54 @@
+package dev.trainyard.launcher;
+
+import dev.trainyard.runtime.ProcessGroup;
+import dev.trainyard.runtime.Trainyard;
+import dev.trainyard.runtime.WorkerEnv;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * A worker whose behaviour the launcher tests choose by arguments:
+ * {@code --fail-rank R --code C} (rank R exits with C), {@code --first-attempt-only} (fail only
+ * before any restart), {@code --spawn-child} (start a {@code sleep} child), {@code --stay} (keep
+ * running until stopped), {@code --print-env}. Prints {@code ready rank R pid P restart K} once joined.
+ */
+public final class ScriptedWorker {
+    private ScriptedWorker() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<String> a = List.of(args);
+        try (ProcessGroup pg = Trainyard.init()) {
+            System.out.println("ready rank " + pg.rank() + " pid " + ProcessHandle.current().pid() + " restart " + pg.restartCount());
+            if (a.contains("--spawn-child")) {
+                Process child = spawnSleep();
+                System.out.println("child pid " + child.pid() + " of rank " + pg.rank());
+            }
+            if (a.contains("--print-env")) {
+                for (String name : List.of(WorkerEnv.RANK, WorkerEnv.LOCAL_RANK, WorkerEnv.WORLD_SIZE, WorkerEnv.LOCAL_WORLD_SIZE,
+                        WorkerEnv.NODE_RANK, WorkerEnv.MASTER_ADDR, WorkerEnv.MASTER_PORT, WorkerEnv.RESTART_COUNT,
+                        WorkerEnv.CUDA_VISIBLE_DEVICES)) {
+                    System.out.println("env " + name + "=" + System.getenv(name));
+                }
+                String cmdLine = String.join(" ", ProcessHandle.current().info().arguments().orElse(new String[0]));
+                System.out.println("token on command line: " + cmdLine.contains(System.getenv(WorkerEnv.TOKEN)));
+            }
+            int failRank = a.contains("--fail-rank") ? Integer.parseInt(a.get(a.indexOf("--fail-rank") + 1)) : -1;
+            boolean fail = pg.rank() == failRank && (!a.contains("--first-attempt-only") || pg.restartCount() == 0);
+            if (fail) {
+                Thread.sleep(300);
+                System.out.println("rank " + pg.rank() + " exits on purpose");
+                System.exit(Integer.parseInt(a.get(a.indexOf("--code") + 1)));
+            }
+            if (a.contains("--stay")) {
+                Thread.sleep(Long.MAX_VALUE);
+            }
+            pg.communicator().barrier();
+            System.out.println("rank " + pg.rank() + " done");
+        }
+    }
+
+    private static Process spawnSleep() throws IOException {
+        return new ProcessBuilder("sleep", "600").redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    }
+}

@@ -1,0 +1,50 @@
+package dev.trainyard.runtime;
+
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * Makes a worker exit on its own when its launcher is gone, even after {@code kill -9} of the
+ * launcher (which no signal handler sees): a daemon thread checks twice a second that the
+ * launcher process still exists and is still our parent. PIDs are reused, so the launcher is
+ * identified by pid and start time.
+ */
+public final class LauncherWatch {
+    static final long POLL_MILLIS = 500;
+    /** Exit status of a worker that outlived its launcher. */
+    public static final int ORPHANED_EXIT_CODE = 70;
+
+    private LauncherWatch() {
+    }
+
+    /** Starts watching {@code launcherPid}; exits at once if it is already gone. */
+    public static void start(long launcherPid) {
+        Optional<ProcessHandle> launcher = ProcessHandle.of(launcherPid);
+        Optional<Instant> started = launcher.flatMap(h -> h.info().startInstant());
+        Thread t = new Thread(() -> {
+            while (alive(launcherPid, started)) {
+                try {
+                    Thread.sleep(POLL_MILLIS);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+            System.err.println("trainyard worker: launcher (pid " + launcherPid + ") is gone; stopping this worker and its children");
+            ProcessHandle.current().descendants().forEach(ProcessHandle::destroyForcibly);
+            // halt, not exit: shutdown hooks of a stuck program could keep an orphan alive.
+            Runtime.getRuntime().halt(ORPHANED_EXIT_CODE);
+        }, "trainyard-launcher-watch");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private static boolean alive(long pid, Optional<Instant> started) {
+        boolean stillParent = ProcessHandle.current().parent().map(p -> p.pid() == pid).orElse(false);
+        if (!stillParent) {
+            return false;
+        }
+        Optional<ProcessHandle> h = ProcessHandle.of(pid);
+        return h.isPresent() && h.get().isAlive()
+                && (started.isEmpty() || started.equals(h.get().info().startInstant()));
+    }
+}

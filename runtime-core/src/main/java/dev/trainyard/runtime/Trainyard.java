@@ -1,0 +1,50 @@
+package dev.trainyard.runtime;
+
+import dev.trainyard.collectives.CommunicatorOptions;
+import dev.trainyard.collectives.grpc.GrpcCommunicator;
+import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.store.GrpcStore;
+import dev.trainyard.collectives.store.InMemoryStore;
+import dev.trainyard.collectives.store.Store;
+import java.util.Map;
+
+/**
+ * Worker entry point: {@code try (ProcessGroup pg = Trainyard.init()) { ... }}. Under
+ * {@code trainyard launch} it joins the job the launcher describes in the environment; started
+ * on its own it is a world of 1, so the same program runs both ways.
+ */
+public final class Trainyard {
+    private Trainyard() {
+    }
+
+    public static ProcessGroup init() {
+        return init(System.getenv());
+    }
+
+    public static ProcessGroup init(Map<String, String> env) {
+        return init(WorkerContext.fromEnvironment(env));
+    }
+
+    public static ProcessGroup init(WorkerContext ctx) {
+        if (ctx.standalone()) {
+            InMemoryStore store = new InMemoryStore(ctx.rendezvousTimeout());
+            return new ProcessGroup(ctx, store, GrpcCommunicator.connect(store, 0, 1,
+                    CommunicatorOptions.defaults(JobToken.generate())), store);
+        }
+        if (ctx.backend() == Backend.NCCL) {
+            throw new IllegalStateException("backend nccl is not part of this build; launch with --backend grpc (or auto)");
+        }
+        GrpcStore remote = new GrpcStore(ctx.masterAddr(), ctx.masterPort(), ctx.token(), ctx.rendezvousTimeout());
+        Store store = ctx.storePrefix().isEmpty() ? remote : remote.prefixed(ctx.storePrefix());
+        CommunicatorOptions options = CommunicatorOptions.defaults(ctx.token())
+                .withHosts(ctx.bindHost(), ctx.bindHost())
+                .withTimeout(ctx.collectiveTimeout())
+                .withConnectTimeout(ctx.rendezvousTimeout());
+        try {
+            return new ProcessGroup(ctx, store, GrpcCommunicator.connect(store, ctx.rank(), ctx.worldSize(), options), remote);
+        } catch (RuntimeException e) {
+            remote.close();
+            throw e;
+        }
+    }
+}

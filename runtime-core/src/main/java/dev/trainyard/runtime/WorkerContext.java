@@ -1,0 +1,106 @@
+package dev.trainyard.runtime;
+
+import dev.trainyard.collectives.CommunicatorOptions;
+import dev.trainyard.collectives.security.JobToken;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A worker's place in the job, as the launcher handed it over in the environment
+ * ({@link WorkerEnv}). Without {@code RANK} in the environment the worker is standalone: a world of 1.
+ *
+ * @param token       null when standalone (nothing listens on the network then)
+ * @param launcherPid the launcher to watch; empty when standalone or started by hand
+ */
+public record WorkerContext(int rank, int localRank, int worldSize, int localWorldSize, int nodeRank,
+                            String masterAddr, int masterPort, int restartCount, JobToken token, String bindHost,
+                            Path runDir, Backend backend, Duration rendezvousTimeout, Duration collectiveTimeout,
+                            String storePrefix, Optional<Long> launcherPid) {
+
+    public boolean standalone() {
+        return token == null;
+    }
+
+    /** A world of one: no store server, no network. */
+    public static WorkerContext standaloneProcess() {
+        return new WorkerContext(0, 0, 1, 1, 0, "127.0.0.1", 0, 0, null, "127.0.0.1", Path.of("."),
+                Backend.GRPC, Duration.ofMinutes(5), CommunicatorOptions.DEFAULT_TIMEOUT, "", Optional.empty());
+    }
+
+    /**
+     * Reads the launcher's variables.
+     *
+     * @throws IllegalStateException naming the missing or malformed variable and what sets it
+     */
+    public static WorkerContext fromEnvironment(Map<String, String> env) {
+        if (env.get(WorkerEnv.RANK) == null) {
+            return standaloneProcess();
+        }
+        Reader r = new Reader(env);
+        int worldSize = r.integer(WorkerEnv.WORLD_SIZE, 1);
+        int rank = r.integer(WorkerEnv.RANK, 0);
+        if (rank >= worldSize) {
+            throw new IllegalStateException(WorkerEnv.RANK + "=" + rank + " is outside " + WorkerEnv.WORLD_SIZE + "="
+                    + worldSize + " (valid ranks: 0.." + (worldSize - 1) + ")");
+        }
+        String token = r.required(WorkerEnv.TOKEN);
+        return new WorkerContext(rank,
+                r.integerOr(WorkerEnv.LOCAL_RANK, rank), worldSize, r.integerOr(WorkerEnv.LOCAL_WORLD_SIZE, worldSize),
+                r.integerOr(WorkerEnv.NODE_RANK, 0),
+                r.required(WorkerEnv.MASTER_ADDR), r.integer(WorkerEnv.MASTER_PORT, 1),
+                r.integerOr(WorkerEnv.RESTART_COUNT, 0),
+                JobToken.of(token),
+                env.getOrDefault(WorkerEnv.BIND, "127.0.0.1"),
+                Path.of(env.getOrDefault(WorkerEnv.RUN_DIR, ".")),
+                Backend.parse(env.getOrDefault(WorkerEnv.BACKEND, "grpc")),
+                r.duration(WorkerEnv.RENDEZVOUS_TIMEOUT, Duration.ofMinutes(5)),
+                r.duration(WorkerEnv.COLLECTIVE_TIMEOUT, CommunicatorOptions.DEFAULT_TIMEOUT),
+                env.getOrDefault(WorkerEnv.STORE_PREFIX, ""),
+                Optional.ofNullable(env.get(WorkerEnv.LAUNCHER_PID)).map(v -> (long) r.parse(WorkerEnv.LAUNCHER_PID, v, 1)));
+    }
+
+    /** Parses variables with errors that say which variable is wrong and who sets it. */
+    private record Reader(Map<String, String> env) {
+        private static final String HINT = " (the launcher sets it; start workers with './trainyard launch')";
+
+        String required(String name) {
+            String v = env.get(name);
+            if (v == null || v.isBlank()) {
+                throw new IllegalStateException("environment variable " + name + " is not set but RANK is" + HINT);
+            }
+            return v;
+        }
+
+        int integer(String name, int min) {
+            return parse(name, required(name), min);
+        }
+
+        int integerOr(String name, int fallback) {
+            String v = env.get(name);
+            return v == null ? fallback : parse(name, v, 0);
+        }
+
+        int parse(String name, String v, int min) {
+            try {
+                int n = Integer.parseInt(v.strip());
+                if (n >= min) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new IllegalStateException("environment variable " + name + "='" + v + "' must be an integer >= " + min + HINT);
+        }
+
+        Duration duration(String name, Duration fallback) {
+            String v = env.get(name);
+            try {
+                return v == null ? fallback : Durations.parse(v);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("environment variable " + name + ": " + e.getMessage(), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package dev.trainyard.runtime;
+
+/**
+ * Names of the environment variables through which the launcher hands a worker its place in
+ * the job. The torchrun-compatible names come first; the rest are Trainyard's own.
+ */
+public final class WorkerEnv {
+    public static final String RANK = "RANK";
+    public static final String LOCAL_RANK = "LOCAL_RANK";
+    public static final String WORLD_SIZE = "WORLD_SIZE";
+    public static final String LOCAL_WORLD_SIZE = "LOCAL_WORLD_SIZE";
+    public static final String NODE_RANK = "NODE_RANK";
+    public static final String MASTER_ADDR = "MASTER_ADDR";
+    public static final String MASTER_PORT = "MASTER_PORT";
+    public static final String CUDA_VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES";
+
+    public static final String RESTART_COUNT = "TRAINYARD_RESTART_COUNT";
+    /** The job token; only ever passed through the environment, never on a command line. */
+    public static final String TOKEN = "TRAINYARD_TOKEN";
+    /** Address this worker's data plane listens on and advertises to its peers. */
+    public static final String BIND = "TRAINYARD_BIND";
+    public static final String RUN_DIR = "TRAINYARD_RUN_DIR";
+    public static final String BACKEND = "TRAINYARD_BACKEND";
+    /** How long rendezvous waits (store and peer connection), e.g. {@code 5m}. */
+    public static final String RENDEZVOUS_TIMEOUT = "TRAINYARD_RENDEZVOUS_TIMEOUT";
+    /** Per-collective timeout, e.g. {@code 5m}. */
+    public static final String COLLECTIVE_TIMEOUT = "TRAINYARD_COLLECTIVE_TIMEOUT";
+    /** Store key prefix of this rendezvous generation, so a restarted group never sees stale keys. */
+    public static final String STORE_PREFIX = "TRAINYARD_STORE_PREFIX";
+    /** Pid of the launcher; the worker exits on its own when that process is gone. */
+    public static final String LAUNCHER_PID = "TRAINYARD_LAUNCHER_PID";
+
+    private WorkerEnv() {
+    }
+}

@@ -1,0 +1,52 @@
+package dev.trainyard.runtime;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.util.Arrays;
+
+/**
+ * What the launcher runs in every worker JVM: {@code WorkerMain <main-class> [args...]}. Before
+ * the user's {@code main} it starts the {@link LauncherWatch} and a shutdown hook that takes the
+ * worker's child processes down with it (SIGTERM from the launcher), so user code needs nothing
+ * for the no-orphans guarantee. When {@code main} returns the JVM exits with 0 even if the program
+ * left threads running; an uncaught exception prints its stack trace and exits with 1.
+ */
+public final class WorkerMain {
+    private WorkerMain() {
+    }
+
+    public static void main(String[] args) {
+        if (args.length == 0) {
+            System.err.println("usage: WorkerMain <main-class> [args...] (started by './trainyard launch')");
+            System.exit(2);
+        }
+        String pid = System.getenv(WorkerEnv.LAUNCHER_PID);
+        if (pid != null) {
+            LauncherWatch.start(Long.parseLong(pid.strip()));
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(
+                () -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroy), "trainyard-stop-children"));
+        int status = 0;
+        try {
+            mainMethod(args[0]).invoke(null, (Object) Arrays.copyOfRange(args, 1, args.length));
+        } catch (InvocationTargetException e) {
+            System.err.print("trainyard worker: " + args[0] + ".main failed: ");
+            e.getCause().printStackTrace();
+            status = 1;
+        } catch (ReflectiveOperationException e) {
+            System.err.println("trainyard worker: cannot run " + args[0] + ": " + e);
+            status = 2;
+        }
+        System.out.flush();
+        System.exit(status);
+    }
+
+    private static Method mainMethod(String className) throws ReflectiveOperationException {
+        Method m = Class.forName(className).getMethod("main", String[].class);
+        if (!Modifier.isStatic(m.getModifiers())) {
+            throw new NoSuchMethodException(className + ".main(String[]) is not static");
+        }
+        return m;
+    }
+}
