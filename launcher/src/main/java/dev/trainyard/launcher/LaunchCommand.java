@@ -92,7 +92,7 @@ final class LaunchCommand implements Callable<Integer> {
         if (r > 0 && masterPort == 0) {
             throw new UsageException("--master-port is required on node " + r + ": use the port node 0's launcher printed, or give both the same fixed port");
         }
-        Backend b = backendFor(Backend.parse(backend), gpus, n);
+        Backend b = backendFor(parseBackend(), gpus, n);
         List<String> cp = classpath == null ? List.of() : Arrays.stream(classpath.split(File.pathSeparator)).filter(s -> !s.isBlank()).toList();
         String target = example == null && !positional.isEmpty() ? positional.get(0) : null;
         List<String> args = example == null && !positional.isEmpty() ? positional.subList(1, positional.size()) : positional;
@@ -104,6 +104,14 @@ final class LaunchCommand implements Callable<Integer> {
                 entry, List.copyOf(args), duration("--timeout", timeout),
                 Optional.ofNullable(collectiveTimeout).map(t -> duration("--collective-timeout", t)),
                 duration("--grace-period", gracePeriod), gpuIds);
+    }
+
+    private Backend parseBackend() {
+        try {
+            return Backend.parse(backend);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--backend: " + e.getMessage(), e);
+        }
     }
 
     private static int positive(String name, int v) {

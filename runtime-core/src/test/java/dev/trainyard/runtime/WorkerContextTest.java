@@ -1,0 +1,88 @@
+package dev.trainyard.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.trainyard.collectives.ReduceOp;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class WorkerContextTest {
+    private static Map<String, String> launched() {
+        Map<String, String> env = new HashMap<>();
+        env.put("RANK", "3");
+        env.put("LOCAL_RANK", "1");
+        env.put("WORLD_SIZE", "4");
+        env.put("LOCAL_WORLD_SIZE", "2");
+        env.put("NODE_RANK", "1");
+        env.put("MASTER_ADDR", "10.0.0.1");
+        env.put("MASTER_PORT", "29500");
+        env.put("TRAINYARD_RESTART_COUNT", "2");
+        env.put("TRAINYARD_TOKEN", "0123456789abcdef0123");
+        env.put("TRAINYARD_RENDEZVOUS_TIMEOUT", "30s");
+        env.put("TRAINYARD_LAUNCHER_PID", "42");
+        return env;
+    }
+
+    @Test
+    void readsTheLaunchersEnvironment() {
+        WorkerContext c = WorkerContext.fromEnvironment(launched());
+        assertEquals(3, c.rank());
+        assertEquals(1, c.localRank());
+        assertEquals(4, c.worldSize());
+        assertEquals(2, c.localWorldSize());
+        assertEquals(1, c.nodeRank());
+        assertEquals("10.0.0.1", c.masterAddr());
+        assertEquals(29500, c.masterPort());
+        assertEquals(2, c.restartCount());
+        assertEquals(Duration.ofSeconds(30), c.rendezvousTimeout());
+        assertEquals(Optional.of(42L), c.launcherPid());
+        assertEquals(Backend.GRPC, c.backend());
+    }
+
+    @Test
+    void namesTheBadVariable() {
+        Map<String, String> env = launched();
+        env.remove("TRAINYARD_TOKEN");
+        assertTrue(assertThrows(IllegalStateException.class, () -> WorkerContext.fromEnvironment(env)).getMessage()
+                .startsWith("environment variable TRAINYARD_TOKEN is not set but RANK is"));
+        Map<String, String> env2 = launched();
+        env2.put("RANK", "4");
+        assertEquals("RANK=4 is outside WORLD_SIZE=4 (valid ranks: 0..3)",
+                assertThrows(IllegalStateException.class, () -> WorkerContext.fromEnvironment(env2)).getMessage());
+        Map<String, String> env3 = launched();
+        env3.put("MASTER_PORT", "x");
+        assertTrue(assertThrows(IllegalStateException.class, () -> WorkerContext.fromEnvironment(env3)).getMessage()
+                .startsWith("environment variable MASTER_PORT='x' must be an integer >= 1"));
+    }
+
+    @Test
+    void withoutALauncherItIsAWorldOfOne() {
+        try (ProcessGroup pg = Trainyard.init(Map.of())) {
+            assertTrue(pg.context().standalone());
+            assertEquals(1, pg.worldSize());
+            float[] v = {1.5f, -2f};
+            pg.communicator().allReduce(v, ReduceOp.SUM);
+            assertEquals(1.5f, v[0]);
+            assertEquals(-2f, v[1]);
+            pg.store().setString("k", "v");
+            assertEquals("v", pg.store().getString("k", Duration.ofSeconds(1)));
+        }
+    }
+
+    @Test
+    void durations() {
+        assertEquals(Duration.ofMillis(500), Durations.parse("500ms"));
+        assertEquals(Duration.ofSeconds(30), Durations.parse("30s"));
+        assertEquals(Duration.ofSeconds(30), Durations.parse("30"));
+        assertEquals(Duration.ofMinutes(5), Durations.parse("5m"));
+        assertEquals(Duration.ofHours(2), Durations.parse("2H"));
+        assertEquals(Duration.ofMillis(1500), Durations.parse(Durations.format(Duration.ofMillis(1500))));
+        assertThrows(IllegalArgumentException.class, () -> Durations.parse("0s"));
+        assertThrows(IllegalArgumentException.class, () -> Durations.parse("1.5s"));
+    }
+}
