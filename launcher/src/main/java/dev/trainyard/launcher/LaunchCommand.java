@@ -88,7 +88,10 @@ final class LaunchCommand implements Callable<Integer> {
         if (master == null) {
             throw new UsageException("--master-addr is required with --nnodes " + m + ": the address of node 0 (on Kubernetes: the headless-service name of pod 0)");
         }
-        resolvable("--master-addr", master);
+        if (r == 0) {
+            // node 0's workers reach the store by this name; other nodes retry it until --timeout (DNS may lag on Kubernetes)
+            resolvable("--master-addr", master);
+        }
         if (r > 0 && masterPort == 0) {
             throw new UsageException("--master-port is required on node " + r + ": use the port node 0's launcher printed, or give both the same fixed port");
         }
