@@ -6,8 +6,8 @@ import java.util.Optional;
 /**
  * Makes a worker exit on its own when its launcher is gone, even after {@code kill -9} of the
  * launcher (which no signal handler sees): a daemon thread checks twice a second that the
- * launcher process still exists and is still our parent. PIDs are reused, so the launcher is
- * identified by pid and start time.
+ * launcher process still exists. PIDs are reused, so the launcher is identified by pid and start
+ * time (read when the watch starts: a launcher already gone by then is caught at the first check).
  */
 public final class LauncherWatch {
     static final long POLL_MILLIS = 500;
@@ -39,10 +39,6 @@ public final class LauncherWatch {
     }
 
     private static boolean alive(long pid, Optional<Instant> started) {
-        boolean stillParent = ProcessHandle.current().parent().map(p -> p.pid() == pid).orElse(false);
-        if (!stillParent) {
-            return false;
-        }
         Optional<ProcessHandle> h = ProcessHandle.of(pid);
         return h.isPresent() && h.get().isAlive()
                 && (started.isEmpty() || started.equals(h.get().info().startInstant()));
