@@ -21,6 +21,10 @@ public final class WorkerMain {
             System.err.println("usage: WorkerMain <main-class> [args...] (started by './trainyard launch')");
             System.exit(2);
         }
+        // Nothing is downloaded at run time: DJL uses the native libraries from its jars.
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
         String pid = System.getenv(WorkerEnv.LAUNCHER_PID);
         if (pid != null) {
             LauncherWatch.start(Long.parseLong(pid.strip()));

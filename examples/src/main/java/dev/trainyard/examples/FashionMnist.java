@@ -1,0 +1,164 @@
+package dev.trainyard.examples;
+
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.dataset.ArrayDataset;
+import ai.djl.training.dataset.Batch;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import ai.djl.translate.TranslateException;
+import dev.trainyard.collectives.DataType;
+import dev.trainyard.runtime.ProcessGroup;
+import dev.trainyard.runtime.Trainyard;
+import dev.trainyard.runtime.train.Checkpoints;
+import dev.trainyard.runtime.train.DistributedOptions;
+import dev.trainyard.runtime.train.DistributedSampler;
+import dev.trainyard.runtime.train.DistributedTrainer;
+import dev.trainyard.runtime.train.TrainingLoop;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Fashion-MNIST, data-parallel: {@code ./trainyard launch --nproc-per-node 2 --example fashion-mnist -- --epochs 2}.
+ * Checkpoints into the run directory and resumes from it after a launcher restart.
+ */
+@Command(name = "fashion-mnist", mixinStandardHelpOptions = true, description = "Train an MLP or CNN on Fashion-MNIST")
+public final class FashionMnist implements Callable<Integer> {
+    @Option(names = "--epochs", defaultValue = "2")
+    int epochs;
+    @Option(names = "--model", defaultValue = "mlp", description = "mlp or cnn")
+    String model;
+    @Option(names = "--batch-size", defaultValue = "64", description = "per rank")
+    int batchSize;
+    @Option(names = "--data", description = "directory of the IDX files (default: ${DEFAULT-VALUE})")
+    Path data;
+    @Option(names = "--lr", defaultValue = "0.001", description = "Adam learning rate")
+    float lr;
+    @Option(names = "--seed", defaultValue = "7")
+    long seed;
+    @Option(names = "--no-overlap", description = "all-reduce after the whole backward instead of stage by stage")
+    boolean noOverlap;
+    @Option(names = "--compression", defaultValue = "none", description = "none, fp16 or bf16")
+    String compression;
+    @Option(names = "--checkpoint-every", defaultValue = "500", description = "steps between checkpoints (and at each epoch end)")
+    int checkpointEvery;
+    @Option(names = "--limit", defaultValue = "60000", description = "use at most this many training samples")
+    int limit;
+    @Option(names = "--threads", description = "PyTorch intra-op threads per worker (default: cores / workers on this node)")
+    Integer threads;
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new FashionMnist()).execute(args);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    @Override
+    public Integer call() throws IOException, TranslateException {
+        try (ProcessGroup pg = Trainyard.init()) {
+            int perNode = Math.max(1, pg.context().localWorldSize());
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(
+                    threads != null ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / perNode)));
+            System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+            FashionMnistData trainSet = loadData(true, pg.rank());
+            FashionMnistData testSet = loadData(false, pg.rank());
+            ExecutorService prefetch = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "fashion-mnist-prefetch");
+                t.setDaemon(true);
+                return t;
+            });
+            try (Model m = Model.newInstance("fashion-mnist-" + model)) {
+                m.setBlock(Models.build(model));
+                NDManager manager = m.getNDManager();
+                DistributedSampler sampler = new DistributedSampler(batchSize, pg.rank(), pg.worldSize(), seed, true, DistributedSampler.Uneven.PAD);
+                ArrayDataset train = dataset(manager, trainSet).setSampling(sampler).optPrefetchNumber(4).build();
+                ArrayDataset test = dataset(manager, testSet).setSampling(1000, false).build();
+                DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                        .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(lr)).build())
+                        .optExecutorService(prefetch);
+                DistributedOptions options = DistributedOptions.defaults().withOverlap(!noOverlap).withCompression(wire(compression));
+                try (DistributedTrainer trainer = new DistributedTrainer(m, config, pg, options)) {
+                    trainer.initialize(Models.inputShape(model));
+                    Optional<Checkpoints> checkpoints = pg.context().standalone() ? Optional.empty()
+                            : Optional.of(new Checkpoints(pg.context().runDir().resolve("checkpoints"), 3,
+                                    line -> System.out.println("rank " + pg.rank() + ": " + line)));
+                    TrainingLoop.fit(trainer, train, sampler, epochs, null, checkpoints, checkpointEvery, (epoch, seconds, samples) -> {
+                        double accuracy = accuracy(trainer, test, manager);
+                        if (pg.rank() == 0) {
+                            System.out.printf(Locale.ROOT, "epoch %d/%d test accuracy %.3f (samples/s %.0f)%n", epoch + 1, epochs,
+                                    accuracy, samples * pg.worldSize() / seconds);
+                        }
+                    });
+                    if (pg.rank() == 0) {
+                        System.out.printf("parameter digest %016x%n", trainer.parameterDigest());
+                    }
+                }
+            } finally {
+                prefetch.shutdownNow();
+            }
+        }
+        return 0;
+    }
+
+    private FashionMnistData loadData(boolean train, int rank) throws IOException {
+        Path dir = data != null ? data : FashionMnistData.DEBIAN_DIR;
+        if (FashionMnistData.present(dir)) {
+            return FashionMnistData.load(dir, train, train ? limit : Integer.MAX_VALUE);
+        }
+        if (data != null) {
+            throw new IllegalArgumentException("--data " + data + " does not hold the Fashion-MNIST IDX files "
+                    + "(train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...)");
+        }
+        if (rank == 0 && train) {
+            System.out.println("Fashion-MNIST not found in " + dir + ": install it with 'apt-get install dataset-fashion-mnist' "
+                    + "or pass --data DIR; training on a synthetic set of the same shape instead");
+        }
+        return FashionMnistData.synthetic(train ? Math.min(limit, 60000) : 10000, train ? 1 : 2);
+    }
+
+    private ArrayDataset.Builder dataset(NDManager manager, FashionMnistData d) {
+        Shape shape = model.equalsIgnoreCase("cnn") ? new Shape(d.count(), 1, 28, 28) : new Shape(d.count(), 28 * 28);
+        float[] labels = new float[d.count()];
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = d.labels()[i];
+        }
+        return new ArrayDataset.Builder().setData(manager.create(d.images(), shape)).optLabels(manager.create(labels));
+    }
+
+    /** Share of test samples whose highest-scoring class is the label. */
+    private static double accuracy(DistributedTrainer trainer, ArrayDataset test, NDManager manager) throws IOException, TranslateException {
+        long correct = 0;
+        long total = 0;
+        for (Batch b : test.getData(manager)) {
+            NDList pred = trainer.evaluate(b.getData());
+            NDArray hits = pred.head().argMax(1).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).eq(b.getLabels().head());
+            correct += hits.sum().getLong();
+            total += b.getSize();
+            b.close();
+        }
+        return (double) correct / total;
+    }
+
+    private static DataType wire(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "none", "fp32" -> DataType.FLOAT32;
+            case "fp16" -> DataType.FLOAT16;
+            case "bf16" -> DataType.BFLOAT16;
+            default -> throw new IllegalArgumentException("unknown --compression '" + name + "'; choose none, fp16 or bf16");
+        };
+    }
+}

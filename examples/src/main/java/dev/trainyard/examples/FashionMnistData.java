@@ -1,0 +1,117 @@
+package dev.trainyard.examples;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * Fashion-MNIST from its IDX files ({@code train-images-idx3-ubyte[.gz]} and friends), pixels
+ * scaled to [0, 1]. Debian's {@code dataset-fashion-mnist} installs them in {@link #DEBIAN_DIR}.
+ */
+record FashionMnistData(float[] images, int[] labels, int count, boolean synthetic) {
+    static final Path DEBIAN_DIR = Path.of("/usr/share/datasets/fashion-mnist");
+    static final int PIXELS = 28 * 28;
+    static final int CLASSES = 10;
+
+    static FashionMnistData load(Path dir, boolean train, int limit) throws IOException {
+        String prefix = train ? "train" : "t10k";
+        float[] images = readImages(file(dir, prefix + "-images-idx3-ubyte"), limit);
+        int[] labels = readLabels(file(dir, prefix + "-labels-idx1-ubyte"), limit);
+        if (labels.length * PIXELS != images.length) {
+            throw new IOException(dir + ": " + labels.length + " labels but " + images.length / PIXELS + " images");
+        }
+        return new FashionMnistData(images, labels, labels.length, false);
+    }
+
+    /** True if {@code dir} holds all four files (compressed or not). */
+    static boolean present(Path dir) {
+        for (String f : new String[] {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+            if (!Files.isReadable(dir.resolve(f)) && !Files.isReadable(dir.resolve(f + ".gz"))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Same shapes as the real set, learnable but not trivially: each class is a fixed random
+     * template plus per-sample noise. Used only when no data is installed.
+     */
+    static FashionMnistData synthetic(int count, long seed) {
+        SplittableRandom templates = new SplittableRandom(42);
+        float[][] template = new float[CLASSES][PIXELS];
+        for (float[] t : template) {
+            for (int i = 0; i < PIXELS; i++) {
+                t[i] = (float) templates.nextDouble();
+            }
+        }
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] images = new float[count * PIXELS];
+        int[] labels = new int[count];
+        for (int n = 0; n < count; n++) {
+            labels[n] = r.nextInt(CLASSES);
+            for (int i = 0; i < PIXELS; i++) {
+                images[n * PIXELS + i] = Math.min(1f, Math.max(0f, template[labels[n]][i] + (float) (r.nextGaussian() * 0.6)));
+            }
+        }
+        return new FashionMnistData(images, labels, count, true);
+    }
+
+    private static Path file(Path dir, String name) throws IOException {
+        Path plain = dir.resolve(name);
+        if (Files.isReadable(plain)) {
+            return plain;
+        }
+        Path gz = dir.resolve(name + ".gz");
+        if (Files.isReadable(gz)) {
+            return gz;
+        }
+        throw new IOException("no " + name + "[.gz] in " + dir);
+    }
+
+    private static DataInputStream open(Path p) throws IOException {
+        InputStream in = Files.newInputStream(p);
+        return new DataInputStream(new java.io.BufferedInputStream(p.toString().endsWith(".gz") ? new GZIPInputStream(in, 1 << 16) : in, 1 << 16));
+    }
+
+    private static float[] readImages(Path p, int limit) throws IOException {
+        try (DataInputStream in = open(p)) {
+            if (in.readInt() != 0x803) {
+                throw new IOException(p + " is not an IDX image file (bad magic number)");
+            }
+            int n = Math.min(in.readInt(), limit);
+            int rows = in.readInt();
+            int cols = in.readInt();
+            if (rows * cols != PIXELS) {
+                throw new IOException(p + " holds " + rows + "x" + cols + " images; Fashion-MNIST is 28x28");
+            }
+            byte[] raw = new byte[n * PIXELS];
+            in.readFully(raw);
+            float[] out = new float[raw.length];
+            for (int i = 0; i < raw.length; i++) {
+                out[i] = (raw[i] & 0xff) / 255f;
+            }
+            return out;
+        }
+    }
+
+    private static int[] readLabels(Path p, int limit) throws IOException {
+        try (DataInputStream in = open(p)) {
+            if (in.readInt() != 0x801) {
+                throw new IOException(p + " is not an IDX label file (bad magic number)");
+            }
+            int n = Math.min(in.readInt(), limit);
+            byte[] raw = new byte[n];
+            in.readFully(raw);
+            int[] out = new int[n];
+            for (int i = 0; i < n; i++) {
+                out[i] = raw[i];
+            }
+            return out;
+        }
+    }
+}

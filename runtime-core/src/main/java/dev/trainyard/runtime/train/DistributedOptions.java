@@ -1,0 +1,64 @@
+package dev.trainyard.runtime.train;
+
+import dev.trainyard.collectives.DataType;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Settings of a {@link DistributedTrainer}; change with the {@code with*} methods.
+ *
+ * @param bucketBytes       gradient bytes per all-reduce (PyTorch DDP's default: 25 MiB)
+ * @param firstBucketBytes  the first bucket (last layers' gradients), small so communication starts early
+ * @param overlap           backward stage by stage, all-reducing each stage's buckets while earlier stages compute
+ * @param stages            how many stages the top-level SequentialBlock is cut into (with overlap)
+ * @param compression       FLOAT32 (none), FLOAT16 or BFLOAT16 on the wire
+ * @param accumulationSteps micro-batches per optimizer step: gradients of the first k-1 are not synchronized
+ * @param metricsFile       where per-step timings are appended as JSON lines (empty: not written)
+ */
+public record DistributedOptions(long bucketBytes, long firstBucketBytes, boolean overlap, int stages,
+                                 DataType compression, int accumulationSteps, Optional<Path> metricsFile) {
+
+    public DistributedOptions {
+        if (bucketBytes < 4096 || firstBucketBytes < 4096) {
+            throw new IllegalArgumentException("bucket sizes must be at least 4 KiB");
+        }
+        if (stages < 1) {
+            throw new IllegalArgumentException("stages must be at least 1, got " + stages);
+        }
+        if (accumulationSteps < 1) {
+            throw new IllegalArgumentException("accumulationSteps must be at least 1, got " + accumulationSteps);
+        }
+    }
+
+    public static DistributedOptions defaults() {
+        return new DistributedOptions(25L << 20, 1L << 20, true, 4, DataType.FLOAT32, 1, Optional.empty());
+    }
+
+    public DistributedOptions withBucketBytes(long bytes) {
+        return new DistributedOptions(bytes, Math.min(firstBucketBytes, bytes), overlap, stages, compression, accumulationSteps, metricsFile);
+    }
+
+    public DistributedOptions withFirstBucketBytes(long bytes) {
+        return new DistributedOptions(bucketBytes, bytes, overlap, stages, compression, accumulationSteps, metricsFile);
+    }
+
+    public DistributedOptions withOverlap(boolean on) {
+        return new DistributedOptions(bucketBytes, firstBucketBytes, on, stages, compression, accumulationSteps, metricsFile);
+    }
+
+    public DistributedOptions withStages(int k) {
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, k, compression, accumulationSteps, metricsFile);
+    }
+
+    public DistributedOptions withCompression(DataType wire) {
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, wire, accumulationSteps, metricsFile);
+    }
+
+    public DistributedOptions withAccumulationSteps(int k) {
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, k, metricsFile);
+    }
+
+    public DistributedOptions withMetricsFile(Path file) {
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, Optional.of(file));
+    }
+}

@@ -1,0 +1,291 @@
+package dev.trainyard.runtime.train;
+
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.Trainer;
+import ai.djl.training.TrainingConfig;
+import dev.trainyard.runtime.ProcessGroup;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Optional;
+
+/**
+ * A DJL {@link Trainer} that trains data-parallel across the ranks of a {@link ProcessGroup}:
+ * {@code EasyTrain.fit}, listeners and datasets work unchanged. It broadcasts rank 0's initial
+ * parameters, averages gradients bucket by bucket with all-reduces started during backward (stage
+ * by stage when {@link DistributedOptions#overlap()} is on), waits in {@link #step()} only for what
+ * is still in flight, and records where each step's time went.
+ *
+ * <p>One trainer per process (DJL allows one open gradient collector per JVM); CPU devices.
+ */
+public class DistributedTrainer extends Trainer {
+    private final ProcessGroup group;
+    private final DistributedOptions options;
+    /** Parameters as the block sees them (no copies, no parameter server): used by the staged forward. */
+    private final ParameterStore directStore;
+    private ModelStages stages;
+    private GradientBuckets buckets;
+    private NDList[] stageInputs;
+    private NDList[] stageOutputs;
+    private BufferedWriter metricsOut;
+    private StepMetrics last;
+
+    private long stepCalls;
+    private long steps;
+    private boolean noSync;
+    private long samples;
+    private long stepEndNanos;
+    private long dataWaitNanos;
+    private long forwardNanos;
+    private long backwardNanos;
+
+    public DistributedTrainer(Model model, TrainingConfig config, ProcessGroup group, DistributedOptions options) {
+        super(model, config);
+        if (getDevices().length != 1) {
+            throw new IllegalArgumentException("a DistributedTrainer drives one device per process; got " + getDevices().length
+                    + " (launch one worker per device instead)");
+        }
+        this.group = group;
+        this.options = options;
+        this.directStore = new ParameterStore(getManager(), false);
+    }
+
+    /** Initializes the block as DJL does, then makes every rank start from rank 0's parameters. */
+    @Override
+    public void initialize(Shape... shapes) {
+        super.initialize(shapes);
+        setUp();
+    }
+
+    /** For a block whose parameters already exist (loaded): plan buckets and synchronize parameters. */
+    public void setUp() {
+        if (buckets != null) {
+            return;
+        }
+        Block block = getModel().getBlock();
+        stages = ModelStages.of(block, options.overlap() ? options.stages() : 1);
+        BucketPlan plan = BucketPlan.build(block.getParameters(), stages, options.firstBucketBytes(), options.bucketBytes());
+        ParameterSync.requireSamePlan(plan, group.communicator(), group.rank());
+        ParameterSync.broadcastFromRank0(block, group.communicator());
+        buckets = new GradientBuckets(plan, group.communicator(), group.worldSize(), options.compression());
+        stageInputs = new NDList[stages.count()];
+        stageOutputs = new NDList[stages.count()];
+        metricsFile().ifPresent(f -> {
+            try {
+                Files.createDirectories(f.toAbsolutePath().getParent());
+                metricsOut = Files.newBufferedWriter(f, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot open the metrics file " + f, e);
+            }
+        });
+        stepEndNanos = System.nanoTime();
+    }
+
+    /** The options' file, else {@code RUN_DIR/metrics-rank-N.jsonl} under the launcher; none standalone. */
+    private Optional<Path> metricsFile() {
+        if (options.metricsFile().isPresent() || group.context().standalone()) {
+            return options.metricsFile();
+        }
+        return Optional.of(group.context().runDir().resolve("metrics-rank-" + group.rank() + ".jsonl"));
+    }
+
+    /**
+     * Continues from the newest valid checkpoint, if there is one: rank 0 loads it, then every
+     * rank receives its parameters and training state, so nodes need no shared filesystem.
+     */
+    public TrainingState resume(Checkpoints checkpoints) {
+        setUp();
+        long[] s = new long[4];
+        if (group.rank() == 0) {
+            checkpoints.loadNewest(getModel().getBlock()).ifPresent(st -> {
+                s[0] = 1;
+                s[1] = st.epoch();
+                s[2] = st.batchesDone();
+                s[3] = st.step();
+            });
+        }
+        group.communicator().broadcast(s, 0);
+        if (s[0] == 0) {
+            return TrainingState.START;
+        }
+        ParameterSync.broadcastFromRank0(getModel().getBlock(), group.communicator());
+        steps = s[3];
+        return new TrainingState((int) s[1], s[2], s[3]);
+    }
+
+    @Override
+    public NDList forward(NDList data, NDList labels) {
+        setUp();
+        long t0 = System.nanoTime();
+        if (forwardNanos == 0 && backwardNanos == 0) {
+            dataWaitNanos += t0 - stepEndNanos;
+        }
+        samples += data.head().getShape().get(0);
+        try {
+            return stages.count() == 1 ? super.forward(data, labels) : stagedForward(data);
+        } finally {
+            forwardNanos += System.nanoTime() - t0;
+        }
+    }
+
+    /** Runs stage by stage; each later stage starts from a detached copy of the previous output. */
+    private NDList stagedForward(NDList data) {
+        NDList x = data;
+        for (int s = 0; s < stages.count(); s++) {
+            if (s > 0) {
+                NDList boundary = new NDList(x.size());
+                for (NDArray a : x) {
+                    NDArray b = a.stopGradient();
+                    b.setRequiresGradient(true);
+                    boundary.add(b);
+                }
+                stageInputs[s] = boundary;
+                x = boundary;
+            }
+            for (Block b : stages.blocks(s)) {
+                x = b.forward(directStore, x, true);
+            }
+            stageOutputs[s] = x;
+        }
+        return x;
+    }
+
+    @Override
+    public GradientCollector newGradientCollector() {
+        return new SyncingCollector(super.newGradientCollector());
+    }
+
+    /** Backward that starts the all-reduce of each stage's buckets as soon as that stage is done. */
+    private final class SyncingCollector implements GradientCollector {
+        private final GradientCollector inner;
+
+        SyncingCollector(GradientCollector inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public void backward(NDArray target) {
+            long t0 = System.nanoTime();
+            boolean sync = !noSync && stepCalls % options.accumulationSteps() == options.accumulationSteps() - 1;
+            inner.backward(target);
+            int k = stages.count();
+            if (sync) {
+                buckets.launchStage(k - 1);
+            }
+            for (int s = k - 2; s >= 0; s--) {
+                NDList outs = stageOutputs[s];
+                for (int i = 0; i < outs.size(); i++) {
+                    try (NDArray grad = stageInputs[s + 1].get(i).getGradient()) {
+                        JniUtils.backward((PtNDArray) outs.get(i), (PtNDArray) grad, i < outs.size() - 1, false);
+                    }
+                }
+                if (sync) {
+                    buckets.launchStage(s);
+                }
+            }
+            backwardNanos += System.nanoTime() - t0;
+        }
+
+        @Override
+        public void zeroGradients() {
+            inner.zeroGradients();
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
+    }
+
+    /**
+     * Waits for the gradients still in flight, then runs the optimizer. With gradient accumulation
+     * over k micro-batches, only every k-th call steps (the others return at once).
+     */
+    @Override
+    public void step() {
+        if (++stepCalls % options.accumulationSteps() != 0) {
+            return;
+        }
+        long exposed = buckets.awaitAll();
+        long t0 = System.nanoTime();
+        super.step();
+        long t1 = System.nanoTime();
+        steps++;
+        last = new StepMetrics(steps, samples, dataWaitNanos / 1e9, forwardNanos / 1e9, backwardNanos / 1e9,
+                exposed / 1e9, (t1 - t0) / 1e9, buckets.bytesPerStep());
+        writeMetrics(last);
+        samples = 0;
+        dataWaitNanos = 0;
+        forwardNanos = 0;
+        backwardNanos = 0;
+        stepEndNanos = System.nanoTime();
+    }
+
+    private void writeMetrics(StepMetrics m) {
+        if (metricsOut == null) {
+            return;
+        }
+        try {
+            metricsOut.write(m.toJson(group.rank()));
+            metricsOut.newLine();
+            metricsOut.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot append to the metrics file", e);
+        }
+    }
+
+    /**
+     * Backward inside this scope does not synchronize gradients (they accumulate locally), like
+     * DDP's {@code no_sync()}: {@code try (var s = trainer.noSync()) { trainBatch... }}.
+     */
+    public AutoCloseable noSync() {
+        noSync = true;
+        return () -> noSync = false;
+    }
+
+    /** The timing of the last optimizer step, or null before the first. */
+    public StepMetrics lastStep() {
+        return last;
+    }
+
+    public long stepCount() {
+        return steps;
+    }
+
+    public ProcessGroup processGroup() {
+        return group;
+    }
+
+    /** CRC32 over all parameters in name order: equal across ranks iff they hold bit-identical parameters. */
+    public long parameterDigest() {
+        return ParameterSync.digest(getModel().getBlock());
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (buckets != null) {
+                buckets.awaitAll();
+            }
+            if (metricsOut != null) {
+                metricsOut.close();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            super.close();
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package dev.trainyard.runtime.train;
+
+import ai.djl.ndarray.NDArray;
+import dev.trainyard.collectives.Communicator;
+import dev.trainyard.collectives.DataType;
+import dev.trainyard.collectives.ReduceOp;
+import dev.trainyard.collectives.Work;
+import dev.trainyard.collectives.reduce.HalfFloats;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The gradients of a {@link BucketPlan}, living in one flat direct buffer per bucket: on the
+ * first backward each parameter's gradient tensor is re-pointed at its slice of the bucket
+ * ({@code set(Buffer)} swaps the tensor's storage, GUIDE.md), so later backwards accumulate
+ * straight into the bucket and the all-reduce works in place, with no copy. With compression
+ * the bucket is packed into a FLOAT16/BFLOAT16 buffer pre-divided by the world size (so the sum
+ * cannot overflow), summed, and unpacked after the wait.
+ */
+final class GradientBuckets {
+    private final BucketPlan plan;
+    private final Communicator comm;
+    private final int worldSize;
+    private final DataType wire;
+    private final ByteBuffer[] flat;
+    private final ByteBuffer[] packed;
+    private final boolean[] bound;
+    /** Strong references to the slices gradients now live in (native code does not hold the Java buffer). */
+    private final List<ByteBuffer> slices = new ArrayList<>();
+    private final Work[] inFlight;
+    private final long[] launchNanos;
+
+    GradientBuckets(BucketPlan plan, Communicator comm, int worldSize, DataType wire) {
+        if (wire != DataType.FLOAT32 && wire != DataType.FLOAT16 && wire != DataType.BFLOAT16) {
+            throw new IllegalArgumentException("gradient compression must be FLOAT16 or BFLOAT16 (or none), got " + wire);
+        }
+        this.plan = plan;
+        this.comm = comm;
+        this.worldSize = worldSize;
+        this.wire = wire;
+        int n = plan.buckets().size();
+        flat = new ByteBuffer[n];
+        packed = new ByteBuffer[n];
+        bound = new boolean[n];
+        inFlight = new Work[n];
+        launchNanos = new long[n];
+        for (BucketPlan.Bucket b : plan.buckets()) {
+            flat[b.index()] = ByteBuffer.allocateDirect(b.bytes()).order(ByteOrder.nativeOrder());
+            if (wire != DataType.FLOAT32) {
+                packed[b.index()] = ByteBuffer.allocateDirect(b.bytes() / 2).order(ByteOrder.nativeOrder());
+            }
+        }
+    }
+
+    /** Starts the all-reduce of every bucket of {@code stage}, whose gradients backward has just finished. */
+    void launchStage(int stage) {
+        for (BucketPlan.Bucket b : plan.buckets()) {
+            if (b.stage() == stage) {
+                launch(b);
+            }
+        }
+    }
+
+    void launchAll() {
+        for (int s = plan.buckets().isEmpty() ? -1 : maxStage(); s >= 0; s--) {
+            launchStage(s);
+        }
+    }
+
+    private int maxStage() {
+        return plan.buckets().stream().mapToInt(BucketPlan.Bucket::stage).max().orElse(0);
+    }
+
+    private void launch(BucketPlan.Bucket b) {
+        int i = b.index();
+        if (!bound[i]) {
+            bind(b);
+        }
+        launchNanos[i] = System.nanoTime();
+        if (wire == DataType.FLOAT32) {
+            inFlight[i] = comm.allReduceAsync(flat[i].clear(), DataType.FLOAT32, ReduceOp.AVG);
+        } else {
+            pack(flat[i], packed[i]);
+            inFlight[i] = comm.allReduceAsync(packed[i].clear(), wire, ReduceOp.SUM);
+        }
+    }
+
+    /** Copies the current gradient into the bucket, then makes the bucket slice the gradient's storage. */
+    private void bind(BucketPlan.Bucket b) {
+        for (BucketPlan.Slot s : b.slots()) {
+            ByteBuffer slice = flat[b.index()].slice(s.offsetBytes(), s.bytes()).order(ByteOrder.nativeOrder());
+            try (NDArray grad = s.parameter().getArray().getGradient()) {
+                slice.put(grad.toByteBuffer());
+                slice.clear();
+                grad.set(slice);
+            }
+            slices.add(slice);
+        }
+        bound[b.index()] = true;
+    }
+
+    /**
+     * Waits for every launched bucket; returns the nanoseconds spent waiting (exposed communication).
+     * Afterwards the gradients hold the average over all ranks.
+     */
+    long awaitAll() {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < inFlight.length; i++) {
+            if (inFlight[i] != null) {
+                inFlight[i].await();
+                inFlight[i] = null;
+                if (wire != DataType.FLOAT32) {
+                    unpack(packed[i], flat[i]);
+                }
+            }
+        }
+        return System.nanoTime() - t0;
+    }
+
+    long bytesPerStep() {
+        return wire == DataType.FLOAT32 ? plan.totalBytes() : plan.totalBytes() / 2;
+    }
+
+    private void pack(ByteBuffer from, ByteBuffer to) {
+        FloatBuffer f = from.clear().asFloatBuffer();
+        ShortBuffer h = to.clear().asShortBuffer();
+        float scale = 1f / worldSize;
+        for (int j = 0; j < f.limit(); j++) {
+            float v = f.get(j) * scale;
+            h.put(j, wire == DataType.FLOAT16 ? HalfFloats.floatToFloat16(v) : HalfFloats.floatToBfloat16(v));
+        }
+    }
+
+    private void unpack(ByteBuffer from, ByteBuffer to) {
+        ShortBuffer h = from.clear().asShortBuffer();
+        FloatBuffer f = to.clear().asFloatBuffer();
+        for (int j = 0; j < f.limit(); j++) {
+            f.put(j, wire == DataType.FLOAT16 ? HalfFloats.float16ToFloat(h.get(j)) : HalfFloats.bfloat16ToFloat(h.get(j)));
+        }
+    }
+}
