@@ -23,7 +23,6 @@ import dev.trainyard.runtime.train.TrainingLoop;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -93,16 +92,18 @@ public final class FashionMnist implements Callable<Integer> {
                 DistributedOptions options = DistributedOptions.defaults().withOverlap(!noOverlap).withCompression(wire(compression));
                 try (DistributedTrainer trainer = new DistributedTrainer(m, config, pg, options)) {
                     trainer.initialize(Models.inputShape(model));
-                    Optional<Checkpoints> checkpoints = pg.context().standalone() ? Optional.empty()
-                            : Optional.of(new Checkpoints(pg.context().runDir().resolve("checkpoints"), 3,
-                                    line -> System.out.println("rank " + pg.rank() + ": " + line)));
-                    TrainingLoop.fit(trainer, train, sampler, epochs, null, checkpoints, checkpointEvery, (epoch, seconds, samples) -> {
+                    TrainingLoop loop = new TrainingLoop(trainer, train, sampler).epochs(epochs).onEpoch((epoch, seconds, samples) -> {
                         double accuracy = accuracy(trainer, test, manager);
                         if (pg.rank() == 0) {
                             System.out.printf(Locale.ROOT, "epoch %d/%d test accuracy %.3f (samples/s %.0f)%n", epoch + 1, epochs,
                                     accuracy, samples * pg.worldSize() / seconds);
                         }
                     });
+                    if (!pg.context().standalone()) {
+                        loop.checkpoints(new Checkpoints(pg.context().runDir().resolve("checkpoints"), 3,
+                                line -> System.out.println("rank " + pg.rank() + ": " + line)), checkpointEvery);
+                    }
+                    loop.run();
                     if (pg.rank() == 0) {
                         System.out.printf("parameter digest %016x%n", trainer.parameterDigest());
                     }

@@ -81,7 +81,9 @@ public final class Checkpoints {
                 byte[] bytes = Files.readAllBytes(p);
                 String problem = check(bytes);
                 if (problem == null) {
-                    return Optional.of(decode(ByteBuffer.wrap(bytes).order(ByteOrder.BIG_ENDIAN), block, p));
+                    TrainingState state = decode(ByteBuffer.wrap(bytes).order(ByteOrder.BIG_ENDIAN), block, p);
+                    log.accept("resuming from " + p + " (epoch " + (state.epoch() + 1) + ", step " + state.step() + ")");
+                    return Optional.of(state);
                 }
                 log.accept("checkpoint " + p + " is unusable (" + problem + "); falling back to the previous one");
             } catch (IOException e) {

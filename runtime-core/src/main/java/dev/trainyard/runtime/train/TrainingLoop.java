@@ -2,7 +2,6 @@ package dev.trainyard.runtime.train;
 
 import ai.djl.training.EasyTrain;
 import ai.djl.training.dataset.Batch;
-import ai.djl.training.dataset.Dataset;
 import ai.djl.training.dataset.RandomAccessDataset;
 import ai.djl.translate.TranslateException;
 import java.io.IOException;
@@ -11,24 +10,62 @@ import java.util.Optional;
 /**
  * {@code EasyTrain.fit} with what a restartable distributed job needs: resume from the newest
  * checkpoint (exactly where it stopped: epoch, batch, sampler position), a checkpoint every k
- * steps and at every epoch end (written by rank 0), and a callback per epoch.
+ * steps and at every epoch end (written by rank 0), and callbacks per step and per epoch.
+ * <pre>{@code
+ * new TrainingLoop(trainer, dataset, sampler).epochs(2).checkpoints(cps, 500).onEpoch(...).run();
+ * }</pre>
  */
 public final class TrainingLoop {
-    /** Called on every rank after each epoch (and its validation), with the time the epoch took. */
+    /** Called on every rank after each epoch, with the time it took and the samples this rank saw. */
     public interface EpochEnd {
         void accept(int epoch, double seconds, long samplesThisRank) throws IOException, TranslateException;
     }
 
-    private TrainingLoop() {
+    /** Called on every rank after each optimizer step. */
+    public interface StepEnd {
+        void accept(TrainingState state);
     }
 
-    /**
-     * @param checkpoints     where to resume from and checkpoint to; empty for neither
-     * @param checkpointEvery steps between checkpoints (0: only at epoch ends)
-     */
-    public static TrainingState fit(DistributedTrainer trainer, RandomAccessDataset train, DistributedSampler sampler,
-                                    int epochs, Dataset validation, Optional<Checkpoints> checkpoints, int checkpointEvery,
-                                    EpochEnd onEpoch) throws IOException, TranslateException {
+    private final DistributedTrainer trainer;
+    private final RandomAccessDataset train;
+    private final DistributedSampler sampler;
+    private int epochs = 1;
+    private Optional<Checkpoints> checkpoints = Optional.empty();
+    private int checkpointEvery;
+    private EpochEnd onEpoch = (e, s, n) -> { };
+    private StepEnd onStep = s -> { };
+
+    /** {@code train} must sample with {@code sampler}. */
+    public TrainingLoop(DistributedTrainer trainer, RandomAccessDataset train, DistributedSampler sampler) {
+        this.trainer = trainer;
+        this.train = train;
+        this.sampler = sampler;
+    }
+
+    public TrainingLoop epochs(int n) {
+        this.epochs = n;
+        return this;
+    }
+
+    /** Resume from {@code cps} and checkpoint into it every {@code everySteps} steps (0: only at epoch ends). */
+    public TrainingLoop checkpoints(Checkpoints cps, int everySteps) {
+        this.checkpoints = Optional.of(cps);
+        this.checkpointEvery = everySteps;
+        return this;
+    }
+
+    public TrainingLoop onEpoch(EpochEnd callback) {
+        this.onEpoch = callback;
+        return this;
+    }
+
+    public TrainingLoop onStep(StepEnd callback) {
+        this.onStep = callback;
+        return this;
+    }
+
+    /** Trains until {@link #epochs} are done; returns the final state. */
+    public TrainingState run() throws IOException, TranslateException {
         TrainingState start = checkpoints.map(trainer::resume).orElse(TrainingState.START);
         boolean writer = trainer.processGroup().rank() == 0;
         sampler.startAt(start.epoch(), start.batchesDone());
@@ -42,14 +79,13 @@ public final class TrainingLoop {
                 EasyTrain.trainBatch(trainer, batch);
                 trainer.step();
                 batch.close();
-                batches++;
-                step++;
+                TrainingState now = new TrainingState(epoch, ++batches, ++step);
                 if (writer && checkpoints.isPresent() && checkpointEvery > 0 && step % checkpointEvery == 0) {
-                    checkpoints.get().save(new TrainingState(epoch, batches, step), trainer.getModel().getBlock());
+                    checkpoints.get().save(now, trainer.getModel().getBlock());
                 }
+                onStep.accept(now);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
-            EasyTrain.evaluateDataset(trainer, validation);
             trainer.notifyListeners(listener -> listener.onEpoch(trainer));
             if (writer && checkpoints.isPresent()) {
                 checkpoints.get().save(new TrainingState(epoch + 1, 0, step), trainer.getModel().getBlock());

@@ -1,0 +1,134 @@
+package dev.trainyard.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The DistributedTrainer against an independent computation: N worker processes with batch B
+ * must end with the parameters of one process with batch N*B on the same data order.
+ */
+class DistributedTrainingTest {
+    private static final Duration RUN = Duration.ofSeconds(180);
+    private static final Pattern STEP = Pattern.compile("\\[rank (\\d+)] step (\\d+) digest ([0-9a-f]+)");
+    private static final Pattern FINAL = Pattern.compile("\\[rank 0] final digest ([0-9a-f]+)");
+
+    @TempDir
+    Path tmp;
+
+    private LauncherProcess run(String name, int nproc, String... worker) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--nproc-per-node", Integer.toString(nproc), "--run-dir", tmp.resolve(name).toString(),
+                TrainingWorker.class.getName()));
+        args.addAll(List.of(worker));
+        LauncherProcess l = LauncherProcess.start(args);
+        assertEquals(0, l.awaitExit(RUN), l.output());
+        return l;
+    }
+
+    private float[] train(String name, int nproc, int batch, String... flags) throws Exception {
+        Path out = tmp.resolve(name + ".params");
+        List<String> w = new ArrayList<>(List.of("--batch", Integer.toString(batch), "--samples", "256", "--epochs", "2", "--out", out.toString()));
+        w.addAll(List.of(flags));
+        LauncherProcess l = run(name, nproc, w.toArray(String[]::new));
+        assertEveryStepIdenticalOnAllRanks(l.output(), nproc, 2 * 256 / (batch * nproc));
+        List<String> lines = Files.readAllLines(out);
+        float[] v = new float[lines.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = Float.parseFloat(lines.get(i));
+        }
+        return v;
+    }
+
+    static void assertEveryStepIdenticalOnAllRanks(String output, int ranks, int steps) {
+        Map<Integer, Set<String>> digests = new HashMap<>();
+        Map<Integer, Integer> reports = new HashMap<>();
+        Matcher m = STEP.matcher(output);
+        while (m.find()) {
+            int step = Integer.parseInt(m.group(2));
+            digests.computeIfAbsent(step, k -> new HashSet<>()).add(m.group(3));
+            reports.merge(step, 1, Integer::sum);
+        }
+        assertEquals(steps, digests.size(), "steps reported: " + digests.keySet());
+        digests.forEach((step, d) -> {
+            assertEquals(1, d.size(), "ranks differ after step " + step + ": " + d);
+            assertEquals(ranks, reports.get(step), "ranks reporting step " + step);
+        });
+    }
+
+    /** max |a - b| / max |b|: the error relative to the parameters' scale. */
+    private static double relativeError(float[] a, float[] ref) {
+        assertEquals(ref.length, a.length);
+        double diff = 0;
+        double scale = 0;
+        for (int i = 0; i < a.length; i++) {
+            diff = Math.max(diff, Math.abs(a[i] - ref[i]));
+            scale = Math.max(scale, Math.abs(ref[i]));
+        }
+        return diff / scale;
+    }
+
+    @ParameterizedTest(name = "{0} workers")
+    @ValueSource(ints = {2, 4})
+    void nWorkersMatchOneProcessWithNTimesTheBatchWithOverlapOnAndOff(int n) throws Exception {
+        float[] reference = train("single", 1, 8 * n);
+        float[] overlapped = train("overlap", n, 8);
+        float[] sequential = train("no-overlap", n, 8, "--no-overlap");
+        double errOn = relativeError(overlapped, reference);
+        double errOff = relativeError(sequential, reference);
+        System.out.printf("%d workers: relative error vs one process, overlap on %.2e, off %.2e%n", n, errOn, errOff);
+        assertTrue(errOn <= 1e-5, "overlap on: relative error " + errOn);
+        assertTrue(errOff <= 1e-5, "overlap off: relative error " + errOff);
+        assertTrue(relativeError(overlapped, sequential) <= 1e-6, "overlap on and off must agree");
+    }
+
+    @Test
+    void fp16CompressionStaysClose() throws Exception {
+        float[] reference = train("single", 1, 16);
+        double err = relativeError(train("fp16", 2, 8, "--fp16"), reference);
+        System.out.printf("fp16 compression: relative error %.2e%n", err);
+        assertTrue(err <= 1e-2, "fp16: relative error " + err);
+    }
+
+    @Test
+    void killedWorkerResumesFromCheckpointAndEndsWhereAnUninterruptedRunEnds() throws Exception {
+        String[] worker = {"--batch", "8", "--samples", "512", "--epochs", "2", "--checkpoint-every", "8", "--step-delay-ms", "40"};
+        String expected = finalDigest(run("uninterrupted", 2, worker).output());
+        List<String> args = new ArrayList<>(List.of("--nproc-per-node", "2", "--max-restarts", "1", "--run-dir",
+                tmp.resolve("restarted").toString(), TrainingWorker.class.getName()));
+        args.addAll(List.of(worker));
+        try (LauncherProcess l = LauncherProcess.start(args)) {
+            l.awaitLines(s -> s.startsWith("[rank 1] step 13 digest"), 1, RUN);
+            ProcessHandle.of(l.pidOfRank(1)).orElseThrow().destroyForcibly();
+            assertEquals(0, l.awaitExit(RUN), l.output());
+            String out = l.output();
+            assertTrue(out.contains("failed first: exit code 137"), out);
+            assertTrue(out.matches("(?s).*\\[rank 0] resuming from .*checkpoint-0*(8|16)\\.tyck.*"), out);
+            assertEquals(expected, finalDigest(out), out);
+        }
+    }
+
+    private static String finalDigest(String output) {
+        Matcher m = FINAL.matcher(output);
+        String last = null;
+        while (m.find()) {
+            last = m.group(1);
+        }
+        assertTrue(last != null, "no final digest in:\n" + output);
+        return last;
+    }
+}

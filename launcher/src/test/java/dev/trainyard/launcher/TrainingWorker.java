@@ -1,0 +1,110 @@
+package dev.trainyard.launcher;
+
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.dataset.ArrayDataset;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import ai.djl.util.Pair;
+import dev.trainyard.collectives.DataType;
+import dev.trainyard.runtime.ProcessGroup;
+import dev.trainyard.runtime.Trainyard;
+import dev.trainyard.runtime.train.Checkpoints;
+import dev.trainyard.runtime.train.DistributedOptions;
+import dev.trainyard.runtime.train.DistributedSampler;
+import dev.trainyard.runtime.train.DistributedTrainer;
+import dev.trainyard.runtime.train.TrainingLoop;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.StringJoiner;
+
+/**
+ * Deterministic data-parallel training for the trainer's tests: a small MLP (cut into 3 stages,
+ * tiny buckets so there are several) trained with plain SGD on seeded synthetic data. Every rank
+ * prints {@code step S digest D} after each step; rank 0 writes all parameters to {@code --out}.
+ * Arguments: --batch B --epochs E --samples N [--no-overlap] [--fp16] [--checkpoint-every C] [--step-delay-ms T] [--out FILE]
+ */
+public final class TrainingWorker {
+    private TrainingWorker() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<String> a = List.of(args);
+        int batch = Integer.parseInt(value(a, "--batch", "8"));
+        int epochs = Integer.parseInt(value(a, "--epochs", "2"));
+        int samples = Integer.parseInt(value(a, "--samples", "256"));
+        int checkpointEvery = Integer.parseInt(value(a, "--checkpoint-every", "0"));
+        long stepDelayMs = Long.parseLong(value(a, "--step-delay-ms", "0"));
+        System.setProperty("ai.djl.pytorch.num_threads", "1");
+        try (ProcessGroup pg = Trainyard.init(); Model model = Model.newInstance("parity")) {
+            System.out.println("ready rank " + pg.rank() + " pid " + ProcessHandle.current().pid() + " restart " + pg.restartCount());
+            Engine.getInstance().setRandomSeed(1234);
+            model.setBlock(new SequentialBlock()
+                    .add(Linear.builder().setUnits(48).build()).add(Activation::tanh)
+                    .add(Linear.builder().setUnits(32).build()).add(Activation::tanh)
+                    .add(Linear.builder().setUnits(5).build()));
+            NDManager manager = model.getNDManager();
+            float[] x = new float[samples * 24];
+            float[] y = new float[samples];
+            SplittableRandom r = new SplittableRandom(99);
+            for (int i = 0; i < samples; i++) {
+                y[i] = r.nextInt(5);
+                for (int j = 0; j < 24; j++) {
+                    x[i * 24 + j] = (float) (r.nextGaussian() + (j % 5 == y[i] ? 1.5 : 0));
+                }
+            }
+            DistributedSampler sampler = new DistributedSampler(batch, pg.rank(), pg.worldSize(), 5, true, DistributedSampler.Uneven.DROP);
+            ArrayDataset data = new ArrayDataset.Builder().setData(manager.create(x, new Shape(samples, 24)))
+                    .optLabels(manager.create(y)).setSampling(sampler).build();
+            DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                    .optOptimizer(Optimizer.sgd().setLearningRateTracker(Tracker.fixed(0.2f)).build());
+            DistributedOptions options = DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap")).withStages(3)
+                    .withBucketBytes(4096).withFirstBucketBytes(4096).withCompression(a.contains("--fp16") ? DataType.FLOAT16 : DataType.FLOAT32);
+            try (DistributedTrainer trainer = new DistributedTrainer(model, config, pg, options)) {
+                trainer.initialize(new Shape(1, 24));
+                TrainingLoop loop = new TrainingLoop(trainer, data, sampler).epochs(epochs)
+                        .onStep(s -> {
+                            System.out.printf("step %d digest %016x%n", s.step(), trainer.parameterDigest());
+                            sleep(stepDelayMs); // gives the kill-and-restart test time to strike mid-run
+                        });
+                if (checkpointEvery > 0) {
+                    loop.checkpoints(new Checkpoints(pg.context().runDir().resolve("checkpoints"), 2, System.out::println), checkpointEvery);
+                }
+                loop.run();
+                if (pg.rank() == 0 && a.contains("--out")) {
+                    StringJoiner out = new StringJoiner("\n");
+                    for (Pair<String, Parameter> p : model.getBlock().getParameters()) {
+                        for (float v : p.getValue().getArray().toFloatArray()) {
+                            out.add(Float.toString(v));
+                        }
+                    }
+                    Files.writeString(Path.of(value(a, "--out", "")), out.toString());
+                }
+                System.out.printf("final digest %016x after %d steps%n", trainer.parameterDigest(), trainer.stepCount());
+            }
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String value(List<String> a, String name, String fallback) {
+        int i = a.indexOf(name);
+        return i < 0 ? fallback : a.get(i + 1);
+    }
+}
