@@ -43,15 +43,18 @@ final class ModelStages {
         List<List<Block>> stages = new ArrayList<>();
         List<Block> current = new ArrayList<>();
         long done = 0;
+        long inCurrent = 0;
         for (int i = 0; i < children.size(); i++) {
             current.add(children.get(i));
             done += sizes[i];
+            inCurrent += sizes[i];
             int left = children.size() - i - 1;
             int stagesLeft = k - stages.size() - 1;
-            boolean reachedShare = done * k >= total * (stages.size() + 1);
+            boolean reachedShare = done * k >= total * (stages.size() + 1) && inCurrent > 0;
             if (stagesLeft > 0 && left >= stagesLeft && (reachedShare || left == stagesLeft)) {
                 stages.add(current);
                 current = new ArrayList<>();
+                inCurrent = 0;
             }
         }
         stages.add(current);
