@@ -1,0 +1,40 @@
+package dev.trainyard.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The Fashion-MNIST example as a user runs it: two workers, metrics and checkpoints in the run directory. */
+class FashionMnistExampleTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void trainsOnTwoWorkersAndWritesMetricsAndCheckpoints() throws Exception {
+        Path run = tmp.resolve("run");
+        try (LauncherProcess l = LauncherProcess.start(List.of("--nproc-per-node", "2", "--run-dir", run.toString(),
+                "--example", "fashion-mnist", "--", "--epochs", "1", "--limit", "4000", "--checkpoint-every", "10"))) {
+            assertEquals(0, l.awaitExit(Duration.ofSeconds(180)), l.output());
+            Matcher m = Pattern.compile("\\[rank 0] epoch 1/1 test accuracy (0\\.\\d+) \\(samples/s (\\d+)\\)").matcher(l.output());
+            assertTrue(m.find(), l.output());
+            assertTrue(Double.parseDouble(m.group(1)) > 0.6, "accuracy after 4000 samples: " + m.group(1));
+            for (int r = 0; r < 2; r++) {
+                List<String> lines = Files.readAllLines(run.resolve("metrics-rank-" + r + ".jsonl"));
+                assertEquals(32, lines.size(), "one line per step: 4000 samples / (2 x 64) rounded up");
+                assertTrue(lines.get(5).matches("\\{\"rank\":" + r + ",\"step\":6,\"samples\":64,\"data_wait_s\":.*\"bytes_allreduced\":940584}"),
+                        lines.get(5));
+            }
+            try (var files = Files.list(run.resolve("checkpoints"))) {
+                assertEquals(3, files.filter(f -> f.toString().endsWith(".tyck")).count(), "keeps the newest 3");
+            }
+        }
+    }
+}
