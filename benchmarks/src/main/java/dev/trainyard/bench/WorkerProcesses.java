@@ -12,23 +12,35 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
 
 /**
- * Starts one JVM per rank with this JVM's java and classpath, collects rank 0's stdout lines,
+ * Starts one process per rank (by default a JVM with this JVM's java and classpath), collects rank 0's stdout lines,
  * and kills every rank if one fails or the deadline passes (a benchmark must not hang either).
  */
 final class WorkerProcesses {
     private WorkerProcesses() {
     }
 
+    /** {@code java -cp <this JVM's classpath> mainClass args...} */
+    static List<String> java(String mainClass, List<String> args) {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"), mainClass));
+        cmd.addAll(args);
+        return cmd;
+    }
+
     static List<String> run(int n, String mainClass, List<String> args, IntFunction<Map<String, String>> envOfRank,
                             long timeoutSeconds) throws IOException, InterruptedException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return run(n, r -> java(mainClass, args), envOfRank, timeoutSeconds);
+    }
+
+    /** Starts {@code n} processes (any program), returns rank 0's stdout lines; the others' stdout is discarded. */
+    static List<String> run(int n, IntFunction<List<String>> commandOfRank, IntFunction<Map<String, String>> envOfRank,
+                            long timeoutSeconds) throws IOException, InterruptedException {
         List<Process> procs = new ArrayList<>();
         List<String> rank0Lines = new ArrayList<>();
         Thread reader = null;
         try {
             for (int r = 0; r < n; r++) {
-                List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"), mainClass));
-                cmd.addAll(args);
+                List<String> cmd = commandOfRank.apply(r);
                 ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
                 pb.environment().putAll(envOfRank.apply(r));
                 if (r != 0) {

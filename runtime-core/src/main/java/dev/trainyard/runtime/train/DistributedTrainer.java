@@ -75,7 +75,9 @@ public class DistributedTrainer extends Trainer {
             return;
         }
         Block block = getModel().getBlock();
-        stages = ModelStages.of(block, options.overlap() ? options.stages() : 1);
+        // a world of one has nothing to overlap: one stage, and no all-reduce at all (see launch)
+        boolean alone = group.worldSize() == 1;
+        stages = ModelStages.of(block, options.overlap() && !alone ? options.stages() : 1);
         BucketPlan plan = BucketPlan.build(block.getParameters(), stages, options.firstBucketBytes(), options.bucketBytes());
         ParameterSync.requireSamePlan(plan, group.communicator(), group.rank());
         ParameterSync.broadcastFromRank0(block, group.communicator());
@@ -178,7 +180,8 @@ public class DistributedTrainer extends Trainer {
         @Override
         public void backward(NDArray target) {
             long t0 = System.nanoTime();
-            boolean sync = !noSync && stepCalls % options.accumulationSteps() == options.accumulationSteps() - 1;
+            boolean sync = !noSync && group.worldSize() > 1
+                    && stepCalls % options.accumulationSteps() == options.accumulationSteps() - 1;
             inner.backward(target);
             int k = stages.count();
             if (sync) {
@@ -224,7 +227,7 @@ public class DistributedTrainer extends Trainer {
         long t1 = System.nanoTime();
         steps++;
         last = new StepMetrics(steps, samples, dataWaitNanos / 1e9, forwardNanos / 1e9, backwardNanos / 1e9,
-                exposed / 1e9, (t1 - t0) / 1e9, buckets.bytesPerStep());
+                exposed / 1e9, (t1 - t0) / 1e9, group.worldSize() > 1 ? buckets.bytesPerStep() : 0);
         writeMetrics(last);
         samples = 0;
         dataWaitNanos = 0;

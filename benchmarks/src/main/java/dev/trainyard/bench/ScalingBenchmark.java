@@ -1,0 +1,221 @@
+package dev.trainyard.bench;
+
+import dev.trainyard.launcher.TrainyardCli;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Training throughput per world size and scaling efficiency (throughput(N) / (N x throughput(1)))
+ * with the compute threads per worker held fixed. Trainyard runs under its real launcher; with
+ * {@code --compare torch-ddp} the same model, optimizer, batch and data path run through PyTorch
+ * DDP (Gloo), and with {@code --compare djl} a plain DJL Trainer in one process is the baseline.
+ * Every repeat runs every configuration once, alternating, so all see the same machine noise.
+ */
+@Command(name = "scaling", mixinStandardHelpOptions = true, description = "Training throughput and scaling efficiency.")
+public final class ScalingBenchmark implements Callable<Integer> {
+    @Option(names = "--model", description = "mlp or cnn (default: ${DEFAULT-VALUE})")
+    String model = "mlp";
+    @Option(names = "--nproc", split = ",", description = "world sizes (default: 1,2)")
+    int[] nproc = {1, 2};
+    @Option(names = "--batch", description = "batch per worker (default: ${DEFAULT-VALUE})")
+    int batch = 64;
+    @Option(names = "--steps", description = "timed steps (default: ${DEFAULT-VALUE})")
+    int steps = 1000;
+    @Option(names = "--warmup", description = "untimed steps first (default: ${DEFAULT-VALUE})")
+    int warmup = 200;
+    @Option(names = "--threads", description = "compute threads per worker (default: ${DEFAULT-VALUE})")
+    int threads = 1;
+    @Option(names = "--repeat", description = "runs of every configuration; medians are reported (default: ${DEFAULT-VALUE})")
+    int repeat = 3;
+    @Option(names = "--compare", split = ",", description = "peers to run side by side: torch-ddp, djl")
+    List<String> compare = new ArrayList<>();
+    @Option(names = "--no-overlap", description = "Trainyard all-reduces after the whole backward")
+    boolean noOverlap;
+    @Option(names = "--json", description = "write the results as JSON here")
+    Path json;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new ScalingBenchmark())
+                .setExecutionExceptionHandler((e, cmd, parsed) -> {
+                    cmd.getErr().println("trainyard bench scaling: " + e.getMessage());
+                    return 2;
+                })
+                .execute(args));
+    }
+
+    /** One measured configuration: median samples/s over repeats, and Trainyard's step breakdown (seconds). */
+    record Row(String system, int workers, double samplesPerSecond, double[] breakdown) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        for (String c : compare) {
+            if (!c.equals("torch-ddp") && !c.equals("djl")) {
+                throw new IllegalArgumentException("--compare takes torch-ddp and/or djl, got '" + c + "'");
+            }
+        }
+        boolean ddp = compare.contains("torch-ddp");
+        if (ddp && GlooPeer.unavailableReason() != null) {
+            System.out.println("# --compare torch-ddp skipped: " + GlooPeer.unavailableReason());
+            ddp = false;
+        }
+        Map<String, List<double[]>> runs = new LinkedHashMap<>();
+        for (int rep = 0; rep < repeat; rep++) {
+            for (int n : nproc) {
+                System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): trainyard...%n", rep + 1, repeat, n);
+                runs.computeIfAbsent("trainyard/" + n, k -> new ArrayList<>()).add(trainyard(n));
+                if (ddp) {
+                    System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): torch-ddp...%n", rep + 1, repeat, n);
+                    runs.computeIfAbsent("torch-ddp/" + n, k -> new ArrayList<>()).add(torchDdp(n));
+                }
+            }
+            if (compare.contains("djl")) {
+                System.out.printf(Locale.ROOT, "# repeat %d/%d: plain DJL Trainer...%n", rep + 1, repeat);
+                runs.computeIfAbsent("djl/1", k -> new ArrayList<>()).add(plainDjl());
+            }
+        }
+        List<Row> rows = new ArrayList<>();
+        runs.forEach((key, values) -> {
+            String[] k = key.split("/");
+            rows.add(new Row(k[0], Integer.parseInt(k[1]), median(values, 0), medianBreakdown(values)));
+        });
+        print(rows);
+        if (json != null) {
+            writeJson(rows);
+            System.out.println("# wrote " + json);
+        }
+        return 0;
+    }
+
+    private List<String> workerArgs(String mode) {
+        List<String> a = new ArrayList<>(List.of("--mode", mode, "--model", model, "--batch", Integer.toString(batch),
+                "--steps", Integer.toString(steps), "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads)));
+        if (noOverlap) {
+            a.add("--no-overlap");
+        }
+        return a;
+    }
+
+    private double[] trainyard(int n) throws IOException, InterruptedException {
+        Path runDir = Files.createTempDirectory("trainyard-scaling-");
+        List<String> launch = new ArrayList<>(List.of("launch", "--nproc-per-node", Integer.toString(n), "--run-dir", runDir.toString(),
+                "--grace-period", "2s", ScalingWorker.class.getName()));
+        launch.addAll(workerArgs("trainyard"));
+        return result(WorkerProcesses.run(1, r -> WorkerProcesses.java(TrainyardCli.class.getName(), launch), r -> Map.of(), 1800), "[rank 0] RESULT ");
+    }
+
+    private double[] plainDjl() throws IOException, InterruptedException {
+        return result(WorkerProcesses.run(1, ScalingWorker.class.getName(), workerArgs("djl"), r -> Map.of(), 1800), "RESULT ");
+    }
+
+    private double[] torchDdp(int n) throws IOException, InterruptedException {
+        Path script = Files.createTempFile("trainyard-ddp-", ".py");
+        try (InputStream in = ScalingBenchmark.class.getResourceAsStream("/python/ddp_train.py")) {
+            if (in == null) {
+                throw new IOException("ddp_train.py is missing from the benchmarks jar; rebuild with mvn package");
+            }
+            Files.write(script, in.readAllBytes());
+        }
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        try {
+            List<String> cmd = List.of(GlooPeer.PYTHON, script.toString(), "--model", model, "--batch", Integer.toString(batch),
+                    "--steps", Integer.toString(steps), "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads));
+            return result(WorkerProcesses.run(n, r -> cmd, r -> Map.of("RANK", Integer.toString(r), "WORLD_SIZE", Integer.toString(n),
+                    "MASTER_PORT", Integer.toString(port)), 1800), "RESULT ");
+        } finally {
+            Files.deleteIfExists(script);
+        }
+    }
+
+    /** The numbers after {@code prefix} on rank 0's RESULT line. */
+    private static double[] result(List<String> lines, String prefix) throws IOException {
+        for (String l : lines) {
+            if (l.startsWith(prefix)) {
+                return Arrays.stream(l.substring(prefix.length()).trim().split(" ")).mapToDouble(Double::parseDouble).toArray();
+            }
+        }
+        throw new IOException("no result line in the output: " + lines);
+    }
+
+    private static double median(List<double[]> runs, int field) {
+        double[] v = runs.stream().mapToDouble(r -> r[field]).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    private static double[] medianBreakdown(List<double[]> runs) {
+        int fields = runs.get(0).length;
+        double[] out = new double[fields - 1];
+        for (int f = 1; f < fields; f++) {
+            out[f - 1] = median(runs, f);
+        }
+        return out;
+    }
+
+    private double base(List<Row> rows, String system) {
+        return rows.stream().filter(r -> r.system().equals(system) && r.workers() == 1).mapToDouble(Row::samplesPerSecond).findFirst().orElse(Double.NaN);
+    }
+
+    private void print(List<Row> rows) {
+        System.out.printf(Locale.ROOT, "# training throughput: model %s, batch %d per worker, Adam, %d timed steps after %d, %d compute thread(s)"
+                        + " per worker, overlap %s, median of %d repeat(s), %d cores%n", model, batch, steps, warmup, threads,
+                noOverlap ? "off" : "on", repeat, Runtime.getRuntime().availableProcessors());
+        System.out.printf(Locale.ROOT, "%-10s %7s %12s %10s %9s | %s%n", "system", "workers", "samples/s", "efficiency", "step(ms)",
+                "data wait / forward / backward / exposed comm / optimizer (ms)");
+        for (Row r : rows) {
+            double eff = r.samplesPerSecond() / (r.workers() * base(rows, r.system()));
+            String breakdown = r.breakdown().length >= 6 ? String.format(Locale.ROOT, "%.2f / %.2f / %.2f / %.2f / %.2f", r.breakdown()[1] * 1e3,
+                    r.breakdown()[2] * 1e3, r.breakdown()[3] * 1e3, r.breakdown()[4] * 1e3, r.breakdown()[5] * 1e3) : "";
+            System.out.printf(Locale.ROOT, "%-10s %7d %12.0f %10s %9.2f | %s%n", r.system(), r.workers(), r.samplesPerSecond(),
+                    Double.isNaN(eff) ? "-" : String.format(Locale.ROOT, "%.2f", eff), r.breakdown()[0] * 1e3, breakdown);
+        }
+        for (Row t : rows) {
+            rows.stream().filter(o -> o.system().equals("torch-ddp") && o.workers() == t.workers() && t.system().equals("trainyard"))
+                    .forEach(o -> System.out.printf(Locale.ROOT, "# %d worker(s): trainyard / torch-ddp samples/s = %.2f%n",
+                            t.workers(), t.samplesPerSecond() / o.samplesPerSecond()));
+        }
+        double djl = base(rows, "djl");
+        if (!Double.isNaN(djl)) {
+            System.out.printf(Locale.ROOT, "# 1 worker: trainyard / plain DJL Trainer samples/s = %.3f%n", base(rows, "trainyard") / djl);
+        }
+    }
+
+    private void writeJson(List<Row> rows) throws IOException {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "{\"benchmark\":\"scaling\",\"model\":\"%s\",\"batch_per_worker\":%d,"
+                        + "\"steps\":%d,\"warmup\":%d,\"threads_per_worker\":%d,\"overlap\":%b,\"repeats\":%d,\"cores\":%d,\"rows\":[",
+                model, batch, steps, warmup, threads, !noOverlap, repeat, Runtime.getRuntime().availableProcessors()));
+        for (int i = 0; i < rows.size(); i++) {
+            Row r = rows.get(i);
+            double eff = r.samplesPerSecond() / (r.workers() * base(rows, r.system()));
+            sb.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "{\"system\":\"%s\",\"workers\":%d,\"samples_per_s\":%.3f,"
+                    + "\"efficiency\":%s,\"step_s\":%.6f", r.system(), r.workers(), r.samplesPerSecond(),
+                    Double.isNaN(eff) ? "null" : String.format(Locale.ROOT, "%.4f", eff), r.breakdown()[0]));
+            if (r.breakdown().length >= 6) {
+                sb.append(String.format(Locale.ROOT, ",\"data_wait_s\":%.6f,\"forward_s\":%.6f,\"backward_s\":%.6f,\"exposed_comm_s\":%.6f,"
+                        + "\"optimizer_s\":%.6f", r.breakdown()[1], r.breakdown()[2], r.breakdown()[3], r.breakdown()[4], r.breakdown()[5]));
+            }
+            sb.append('}');
+        }
+        sb.append("]}\n");
+        if (json.getParent() != null) {
+            Files.createDirectories(json.getParent());
+        }
+        Files.writeString(json, sb.toString(), StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,113 @@
+package dev.trainyard.bench;
+
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.Trainer;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import dev.trainyard.examples.Models;
+import dev.trainyard.runtime.ProcessGroup;
+import dev.trainyard.runtime.Trainyard;
+import dev.trainyard.runtime.train.DistributedOptions;
+import dev.trainyard.runtime.train.DistributedTrainer;
+import dev.trainyard.runtime.train.StepMetrics;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One worker of the training-throughput benchmark: the example model, Adam, batches sliced from an
+ * in-memory random tensor (the same data path as the PyTorch DDP peer, so the comparison measures
+ * training, not data loading). {@code --mode trainyard} runs under the launcher with a
+ * DistributedTrainer; {@code --mode djl} is a plain DJL Trainer in one process, the baseline.
+ * Rank 0 prints {@code RESULT samples_per_s step_s data_wait_s forward_s backward_s exposed_comm_s optimizer_s}.
+ * Arguments: --mode M --model mlp|cnn --batch B --steps S --warmup W --threads T [--no-overlap]
+ */
+public final class ScalingWorker {
+    private static final int DATA_SAMPLES = 8192;
+
+    private ScalingWorker() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<String> a = List.of(args);
+        String mode = value(a, "--mode", "trainyard");
+        String kind = value(a, "--model", "mlp");
+        int batch = Integer.parseInt(value(a, "--batch", "64"));
+        int steps = Integer.parseInt(value(a, "--steps", "200"));
+        int warmup = Integer.parseInt(value(a, "--warmup", "30"));
+        System.setProperty("ai.djl.offline", "true");
+        System.setProperty("ai.djl.pytorch.num_threads", value(a, "--threads", "1"));
+        System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        boolean distributed = mode.equals("trainyard");
+        try (ProcessGroup pg = distributed ? Trainyard.init() : null; Model model = Model.newInstance("bench")) {
+            Engine.getInstance().setRandomSeed(1);
+            model.setBlock(Models.build(kind));
+            int rank = distributed ? pg.rank() : 0;
+            int world = distributed ? pg.worldSize() : 1;
+            DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                    .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.001f)).build());
+            try (Trainer trainer = distributed
+                    ? new DistributedTrainer(model, config, pg, DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap")))
+                    : model.newTrainer(config)) {
+                trainer.initialize(Models.inputShape(kind));
+                NDManager manager = trainer.getManager();
+                Shape sample = Models.inputShape(kind);
+                NDArray x = manager.randomUniform(0, 1, new Shape(DATA_SAMPLES).addAll(sample.slice(1)));
+                NDArray y = manager.randomInteger(0, 10, new Shape(DATA_SAMPLES), ai.djl.ndarray.types.DataType.INT32)
+                        .toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
+                double[] sums = new double[6];
+                long t0 = 0;
+                for (int s = 0; s < warmup + steps; s++) {
+                    if (s == warmup) {
+                        if (distributed) {
+                            pg.communicator().barrier();
+                        }
+                        t0 = System.nanoTime();
+                    }
+                    int from = (int) (((long) s * batch * world + (long) rank * batch) % (DATA_SAMPLES - batch));
+                    try (NDManager stepScope = manager.newSubManager()) {
+                        NDArray xb = x.get(new NDIndex(from + ":" + (from + batch)));
+                        NDArray yb = y.get(new NDIndex(from + ":" + (from + batch)));
+                        xb.attach(stepScope);
+                        yb.attach(stepScope);
+                        try (GradientCollector gc = trainer.newGradientCollector()) {
+                            NDList labels = new NDList(yb);
+                            NDList preds = trainer.forward(new NDList(xb), labels);
+                            gc.backward(trainer.getLoss().evaluate(labels, preds));
+                        }
+                        trainer.step();
+                    }
+                    if (s >= warmup && trainer instanceof DistributedTrainer dt) {
+                        StepMetrics m = dt.lastStep();
+                        sums[1] += m.dataWait();
+                        sums[2] += m.forward();
+                        sums[3] += m.backward();
+                        sums[4] += m.exposedComm();
+                        sums[5] += m.optimizer();
+                    }
+                }
+                if (distributed) {
+                    pg.communicator().barrier();
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                if (rank == 0) {
+                    System.out.printf(Locale.ROOT, "RESULT %.3f %.6f %.6f %.6f %.6f %.6f %.6f%n", (double) steps * batch * world / seconds,
+                            seconds / steps, sums[1] / steps, sums[2] / steps, sums[3] / steps, sums[4] / steps, sums[5] / steps);
+                }
+            }
+        }
+    }
+
+    private static String value(List<String> a, String name, String fallback) {
+        int i = a.indexOf(name);
+        return i < 0 ? fallback : a.get(i + 1);
+    }
+}

@@ -1,0 +1,50 @@
+# One rank of PyTorch DDP (Gloo) training the same model, optimizer and batch as Trainyard's
+# scaling benchmark, with the same data path (slices of an in-memory random tensor).
+# Rank 0 prints: RESULT samples_per_s step_s
+import argparse, os, time
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+
+p = argparse.ArgumentParser()
+p.add_argument("--model", default="mlp")
+p.add_argument("--batch", type=int, default=64)
+p.add_argument("--steps", type=int, default=200)
+p.add_argument("--warmup", type=int, default=30)
+p.add_argument("--threads", type=int, default=1)
+a = p.parse_args()
+
+rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+torch.set_num_threads(a.threads)
+torch.set_num_interop_threads(1)
+dist.init_process_group("gloo", init_method="tcp://127.0.0.1:" + os.environ["MASTER_PORT"], rank=rank, world_size=world)
+torch.manual_seed(1)
+if a.model == "mlp":
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+    shape = (784,)
+else:
+    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    shape = (1, 28, 28)
+ddp = nn.parallel.DistributedDataParallel(model)
+opt = torch.optim.Adam(ddp.parameters(), lr=1e-3)
+loss_fn = nn.CrossEntropyLoss()
+n = 8192
+x = torch.rand((n,) + shape)
+y = torch.randint(0, 10, (n,))
+t0 = 0.0
+for s in range(a.warmup + a.steps):
+    if s == a.warmup:
+        dist.barrier()
+        t0 = time.perf_counter()
+    start = (s * a.batch * world + rank * a.batch) % (n - a.batch)
+    opt.zero_grad()
+    loss = loss_fn(ddp(x[start:start + a.batch]), y[start:start + a.batch])
+    loss.backward()
+    opt.step()
+dist.barrier()
+seconds = time.perf_counter() - t0
+if rank == 0:
+    print("RESULT %.3f %.6f" % (a.steps * a.batch * world / seconds, seconds / a.steps), flush=True)
+dist.destroy_process_group()
