@@ -46,5 +46,8 @@ for s in range(a.warmup + a.steps):
 dist.barrier()
 seconds = time.perf_counter() - t0
 if rank == 0:
+    # which BLAS libblas.so.3 resolved to decides PyTorch's speed here (Debian's reference BLAS is slow)
+    blas = sorted({l.split()[-1] for l in open("/proc/self/maps") if "blas" in l and l.split()[-1].startswith("/")})
+    print("PEER torch %s blas %s" % (torch.__version__, ",".join(blas) or "unknown"), flush=True)
     print("RESULT %.3f %.6f" % (a.steps * a.batch * world / seconds, seconds / a.steps), flush=True)
 dist.destroy_process_group()

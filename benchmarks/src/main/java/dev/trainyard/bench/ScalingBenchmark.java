@@ -1,6 +1,7 @@
 package dev.trainyard.bench;
 
 import dev.trainyard.launcher.TrainyardCli;
+import dev.trainyard.runtime.WorkerEnv;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ServerSocket;
@@ -9,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -47,6 +49,8 @@ public final class ScalingBenchmark implements Callable<Integer> {
     boolean noOverlap;
     @Option(names = "--json", description = "write the results as JSON here")
     Path json;
+    /** PyTorch's version and the BLAS it loaded, as the DDP peer reported them. */
+    private String peer;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new ScalingBenchmark())
@@ -119,7 +123,8 @@ public final class ScalingBenchmark implements Callable<Integer> {
     }
 
     private double[] plainDjl() throws IOException, InterruptedException {
-        return result(WorkerProcesses.run(1, ScalingWorker.class.getName(), workerArgs("djl"), r -> Map.of(), 1800), "RESULT ");
+        // the launcher's malloc settings, so the ratio measures the trainer and nothing else
+        return result(WorkerProcesses.run(1, ScalingWorker.class.getName(), workerArgs("djl"), r -> WorkerEnv.MALLOC_DEFAULTS, 1800), "RESULT ");
     }
 
     private double[] torchDdp(int n) throws IOException, InterruptedException {
@@ -137,8 +142,16 @@ public final class ScalingBenchmark implements Callable<Integer> {
         try {
             List<String> cmd = List.of(GlooPeer.PYTHON, script.toString(), "--model", model, "--batch", Integer.toString(batch),
                     "--steps", Integer.toString(steps), "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads));
-            return result(WorkerProcesses.run(n, r -> cmd, r -> Map.of("RANK", Integer.toString(r), "WORLD_SIZE", Integer.toString(n),
-                    "MASTER_PORT", Integer.toString(port)), 1800), "RESULT ");
+            Map<String, String> env = new HashMap<>(WorkerEnv.MALLOC_DEFAULTS); // same allocator settings as Trainyard's workers
+            env.put("WORLD_SIZE", Integer.toString(n));
+            env.put("MASTER_PORT", Integer.toString(port));
+            List<String> lines = WorkerProcesses.run(n, r -> cmd, r -> {
+                Map<String, String> e = new HashMap<>(env);
+                e.put("RANK", Integer.toString(r));
+                return e;
+            }, 1800);
+            lines.stream().filter(l -> l.startsWith("PEER ")).findFirst().ifPresent(l -> peer = l.substring(5));
+            return result(lines, "RESULT ");
         } finally {
             Files.deleteIfExists(script);
         }
@@ -190,6 +203,10 @@ public final class ScalingBenchmark implements Callable<Integer> {
                     .forEach(o -> System.out.printf(Locale.ROOT, "# %d worker(s): trainyard / torch-ddp samples/s = %.2f%n",
                             t.workers(), t.samplesPerSecond() / o.samplesPerSecond()));
         }
+        if (peer != null) {
+            System.out.println("# torch-ddp peer: " + peer + (peer.contains("openblas") ? ""
+                    : " (reference BLAS is slow; for a fair peer: apt-get install libopenblas0-pthread)"));
+        }
         double djl = base(rows, "djl");
         if (!Double.isNaN(djl)) {
             System.out.printf(Locale.ROOT, "# 1 worker: trainyard / plain DJL Trainer samples/s = %.3f%n", base(rows, "trainyard") / djl);
@@ -198,8 +215,10 @@ public final class ScalingBenchmark implements Callable<Integer> {
 
     private void writeJson(List<Row> rows) throws IOException {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "{\"benchmark\":\"scaling\",\"model\":\"%s\",\"batch_per_worker\":%d,"
-                        + "\"steps\":%d,\"warmup\":%d,\"threads_per_worker\":%d,\"overlap\":%b,\"repeats\":%d,\"cores\":%d,\"rows\":[",
-                model, batch, steps, warmup, threads, !noOverlap, repeat, Runtime.getRuntime().availableProcessors()));
+                        + "\"steps\":%d,\"warmup\":%d,\"threads_per_worker\":%d,\"overlap\":%b,\"repeats\":%d,\"cores\":%d,"
+                        + "\"torch_peer\":%s,\"rows\":[",
+                model, batch, steps, warmup, threads, !noOverlap, repeat, Runtime.getRuntime().availableProcessors(),
+                peer == null ? "null" : "\"" + peer + "\""));
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);
             double eff = r.samplesPerSecond() / (r.workers() * base(rows, r.system()));

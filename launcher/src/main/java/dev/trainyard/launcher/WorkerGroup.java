@@ -56,6 +56,11 @@ final class WorkerGroup {
 
     private static Map<String, String> environment(LaunchPlan plan, int local, int generation, int storePort, String storePrefix) {
         Map<String, String> env = new HashMap<>();
+        WorkerEnv.MALLOC_DEFAULTS.forEach((k, v) -> {
+            if (System.getenv(k) == null) {
+                env.put(k, v);
+            }
+        });
         env.put(WorkerEnv.RANK, Integer.toString(plan.globalRank(local)));
         env.put(WorkerEnv.LOCAL_RANK, Integer.toString(local));
         env.put(WorkerEnv.WORLD_SIZE, Integer.toString(plan.worldSize()));

@@ -105,6 +105,15 @@ class DistributedTrainingTest {
     }
 
     @Test
+    void accumulatingTwoMicroBatchesEqualsOneStepOnTheirUnion() throws Exception {
+        // two mean-loss gradients are summed, so half the learning rate gives the step of the doubled batch
+        float[] reference = train("single", 1, 32, "--lr", "0.2");
+        double err = relativeError(train("accumulate", 2, 8, "--accumulate", "2", "--lr", "0.1"), reference);
+        System.out.printf("accumulation of 2 micro-batches: relative error %.2e%n", err);
+        assertTrue(err <= 1e-5, "accumulation: relative error " + err);
+    }
+
+    @Test
     void killedWorkerResumesFromCheckpointAndEndsWhereAnUninterruptedRunEnds() throws Exception {
         String[] worker = {"--batch", "8", "--samples", "512", "--epochs", "2", "--checkpoint-every", "8", "--step-delay-ms", "40"};
         String expected = finalDigest(run("uninterrupted", 2, worker).output());

@@ -141,6 +141,7 @@ class LauncherTest {
                 assertTrue(out.contains("[rank " + r + "] token on command line: false"), out);
             }
             assertTrue(out.contains("[rank 0] env CUDA_VISIBLE_DEVICES=3") && out.contains("[rank 1] env CUDA_VISIBLE_DEVICES=5"), out);
+            assertTrue(out.contains("[rank 0] env MALLOC_MMAP_THRESHOLD_=33554432"), out);
             String port = out.replaceAll("(?s).*rendezvous store listening on 127\\.0\\.0\\.1:(\\d+).*", "$1");
             assertTrue(out.contains("[rank 1] env MASTER_PORT=" + port), out);
         }

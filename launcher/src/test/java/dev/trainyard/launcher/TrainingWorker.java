@@ -32,7 +32,8 @@ import java.util.StringJoiner;
  * Deterministic data-parallel training for the trainer's tests: a small MLP (cut into 3 stages,
  * tiny buckets so there are several) trained with plain SGD on seeded synthetic data. Every rank
  * prints {@code step S digest D} after each step; rank 0 writes all parameters to {@code --out}.
- * Arguments: --batch B --epochs E --samples N [--no-overlap] [--fp16] [--checkpoint-every C] [--step-delay-ms T] [--out FILE]
+ * Arguments: --batch B --epochs E --samples N [--lr L] [--accumulate K] [--no-overlap] [--fp16] [--checkpoint-every C]
+ * [--step-delay-ms T] [--out FILE]
  */
 public final class TrainingWorker {
     private TrainingWorker() {
@@ -45,6 +46,8 @@ public final class TrainingWorker {
         int samples = Integer.parseInt(value(a, "--samples", "256"));
         int checkpointEvery = Integer.parseInt(value(a, "--checkpoint-every", "0"));
         long stepDelayMs = Long.parseLong(value(a, "--step-delay-ms", "0"));
+        int accumulate = Integer.parseInt(value(a, "--accumulate", "1"));
+        float lr = Float.parseFloat(value(a, "--lr", "0.2"));
         System.setProperty("ai.djl.pytorch.num_threads", "1");
         try (ProcessGroup pg = Trainyard.init(); Model model = Model.newInstance("parity")) {
             System.out.println("ready rank " + pg.rank() + " pid " + ProcessHandle.current().pid() + " restart " + pg.restartCount());
@@ -67,9 +70,10 @@ public final class TrainingWorker {
             ArrayDataset data = new ArrayDataset.Builder().setData(manager.create(x, new Shape(samples, 24)))
                     .optLabels(manager.create(y)).setSampling(sampler).build();
             DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                    .optOptimizer(Optimizer.sgd().setLearningRateTracker(Tracker.fixed(0.2f)).build());
+                    .optOptimizer(Optimizer.sgd().setLearningRateTracker(Tracker.fixed(lr)).build());
             DistributedOptions options = DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap")).withStages(3)
-                    .withBucketBytes(4096).withFirstBucketBytes(4096).withCompression(a.contains("--fp16") ? DataType.FLOAT16 : DataType.FLOAT32);
+                    .withBucketBytes(4096).withFirstBucketBytes(4096).withCompression(a.contains("--fp16") ? DataType.FLOAT16 : DataType.FLOAT32)
+                    .withAccumulationSteps(accumulate);
             try (DistributedTrainer trainer = new DistributedTrainer(model, config, pg, options)) {
                 trainer.initialize(new Shape(1, 24));
                 TrainingLoop loop = new TrainingLoop(trainer, data, sampler).epochs(epochs)

@@ -1,5 +1,7 @@
 package dev.trainyard.runtime;
 
+import java.util.Map;
+
 /**
  * Names of the environment variables through which the launcher hands a worker its place in
  * the job. The torchrun-compatible names come first; the rest are Trainyard's own.
@@ -29,6 +31,16 @@ public final class WorkerEnv {
     public static final String STORE_PREFIX = "TRAINYARD_STORE_PREFIX";
     /** Pid of the launcher; the worker exits on its own when that process is gone. */
     public static final String LAUNCHER_PID = "TRAINYARD_LAUNCHER_PID";
+
+    /**
+     * glibc malloc settings the launcher gives workers unless the user set them. libtorch allocates
+     * and frees tensors of hundreds of KiB every step; above glibc's mmap threshold each one is a
+     * fresh mmap whose pages fault in and get zeroed again (measured: over a quarter of a worker's
+     * CPU in the kernel). Fixed thresholds keep such blocks in the heap for reuse.
+     */
+    public static final Map<String, String> MALLOC_DEFAULTS = Map.of(
+            "MALLOC_MMAP_THRESHOLD_", Integer.toString(32 << 20),
+            "MALLOC_TRIM_THRESHOLD_", Integer.toString(128 << 20));
 
     private WorkerEnv() {
     }

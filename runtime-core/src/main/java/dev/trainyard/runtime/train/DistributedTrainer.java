@@ -28,7 +28,7 @@ import java.util.Optional;
  * by stage when {@link DistributedOptions#overlap()} is on), waits in {@link #step()} only for what
  * is still in flight, and records where each step's time went.
  *
- * <p>One trainer per process (DJL allows one open gradient collector per JVM); CPU devices.
+ * <p>One trainer per process (DJL allows one open gradient collector per JVM), on a CPU device.
  */
 public class DistributedTrainer extends Trainer {
     private final ProcessGroup group;
@@ -46,7 +46,8 @@ public class DistributedTrainer extends Trainer {
     private long steps;
     private boolean noSync;
     private long samples;
-    private long stepEndNanos;
+    /** End of the last backward or step: from here to the next forward the worker waited for data. */
+    private long idleSince;
     private long dataWaitNanos;
     private long forwardNanos;
     private long backwardNanos;
@@ -56,6 +57,10 @@ public class DistributedTrainer extends Trainer {
         if (getDevices().length != 1) {
             throw new IllegalArgumentException("a DistributedTrainer drives one device per process; got " + getDevices().length
                     + " (launch one worker per device instead)");
+        }
+        if (getDevices()[0].isGpu()) {
+            throw new IllegalArgumentException("the DistributedTrainer runs on CPU devices in this build (gradients on "
+                    + getDevices()[0] + " need the NCCL backend); set the training config's devices to Device.cpu()");
         }
         this.group = group;
         this.options = options;
@@ -92,7 +97,7 @@ public class DistributedTrainer extends Trainer {
                 throw new UncheckedIOException("cannot open the metrics file " + f, e);
             }
         });
-        stepEndNanos = System.nanoTime();
+        idleSince = System.nanoTime();
     }
 
     /** The options' file, else {@code RUN_DIR/metrics-rank-N.jsonl} under the launcher; none standalone. */
@@ -131,9 +136,7 @@ public class DistributedTrainer extends Trainer {
     public NDList forward(NDList data, NDList labels) {
         setUp();
         long t0 = System.nanoTime();
-        if (forwardNanos == 0 && backwardNanos == 0) {
-            dataWaitNanos += t0 - stepEndNanos;
-        }
+        dataWaitNanos += t0 - idleSince;
         samples += data.head().getShape().get(0);
         try {
             return stages.count() == 1 ? super.forward(data, labels) : stagedForward(data);
@@ -198,7 +201,8 @@ public class DistributedTrainer extends Trainer {
                     buckets.launchStage(s);
                 }
             }
-            backwardNanos += System.nanoTime() - t0;
+            idleSince = System.nanoTime();
+            backwardNanos += idleSince - t0;
         }
 
         @Override
@@ -233,7 +237,7 @@ public class DistributedTrainer extends Trainer {
         dataWaitNanos = 0;
         forwardNanos = 0;
         backwardNanos = 0;
-        stepEndNanos = System.nanoTime();
+        idleSince = System.nanoTime();
     }
 
     private void writeMetrics(StepMetrics m) {
