@@ -74,7 +74,7 @@ class LaunchCommandTest {
     @Test
     void rejectsUnknownMainClassAndExample() {
         assertTrue(error("com.example.Missing").startsWith("main class 'com.example.Missing' not found on the classpath"));
-        assertEquals("unknown example 'mnist'; available: allreduce", error("--example", "mnist"));
+        assertEquals("unknown example 'mnist'; available: allreduce, fashion-mnist", error("--example", "mnist"));
         assertTrue(error().startsWith("nothing to launch"));
         assertEquals("class 'java.lang.String' has no main(String[]) method", error("java.lang.String"));
     }
