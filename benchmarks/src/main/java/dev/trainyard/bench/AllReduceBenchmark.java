@@ -91,7 +91,14 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         printTable(sizes, itersOf, t, g);
         if (json != null) {
             writeJson(sizes, itersOf, t, g);
-            System.out.println("# wrote " + json);
+            List<SvgChart.Series> series = new ArrayList<>(List.of(new SvgChart.Series("Trainyard", busbws(sizes, t))));
+            if (g != null) {
+                series.add(new SvgChart.Series("PyTorch Gloo", busbws(sizes, g)));
+            }
+            Path svg = SvgChart.beside(json);
+            SvgChart.lines(svg, "All-reduce busbw, " + nproc + " ranks", "message size", "busbw (GB/s)",
+                    Arrays.stream(sizes).asDoubleStream().toArray(), series);
+            System.out.println("# wrote " + json + " and " + svg);
         }
         return 0;
     }
@@ -139,6 +146,14 @@ public final class AllReduceBenchmark implements Callable<Integer> {
             }
             Arrays.sort(v);
             out[s] = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        }
+        return out;
+    }
+
+    private double[] busbws(long[] sizes, double[] seconds) {
+        double[] out = new double[sizes.length];
+        for (int i = 0; i < sizes.length; i++) {
+            out[i] = busbw(sizes[i], seconds[i]);
         }
         return out;
     }

@@ -1,20 +1,17 @@
 package dev.trainyard.bench;
 
-import dev.trainyard.launcher.TrainyardCli;
-import dev.trainyard.runtime.WorkerEnv;
+import dev.trainyard.launcher.netsim.SimulatedCluster;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -47,6 +44,8 @@ public final class ScalingBenchmark implements Callable<Integer> {
     List<String> compare = new ArrayList<>();
     @Option(names = "--no-overlap", description = "Trainyard all-reduces after the whole backward")
     boolean noOverlap;
+    @Option(names = "--link", description = "run each worker on its own simulated host, links shaped to this rate (e.g. 1gbit; root only)")
+    String link;
     @Option(names = "--json", description = "write the results as JSON here")
     Path json;
     /** PyTorch's version and the BLAS it loaded, as the DDP peer reported them. */
@@ -78,105 +77,49 @@ public final class ScalingBenchmark implements Callable<Integer> {
             ddp = false;
         }
         Map<String, List<double[]>> runs = new LinkedHashMap<>();
-        for (int rep = 0; rep < repeat; rep++) {
-            for (int n : nproc) {
-                System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): trainyard...%n", rep + 1, repeat, n);
-                runs.computeIfAbsent("trainyard/" + n, k -> new ArrayList<>()).add(trainyard(n));
-                if (ddp) {
-                    System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): torch-ddp...%n", rep + 1, repeat, n);
-                    runs.computeIfAbsent("torch-ddp/" + n, k -> new ArrayList<>()).add(torchDdp(n));
+        TrainingRuns.Setup setup = new TrainingRuns.Setup(model, batch, steps, warmup, threads);
+        int maxWorkers = Arrays.stream(nproc).max().orElse(1);
+        try (SimulatedCluster cluster = link == null || maxWorkers < 2 ? null : LinkOption.cluster(maxWorkers, link)) {
+            TrainingRuns on = new TrainingRuns(setup, Optional.ofNullable(cluster));
+            TrainingRuns local = new TrainingRuns(setup, Optional.empty());
+            for (int rep = 0; rep < repeat; rep++) {
+                for (int n : nproc) {
+                    // one worker needs no network: it always runs locally
+                    TrainingRuns where = n == 1 ? local : on;
+                    System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): trainyard...%n", rep + 1, repeat, n);
+                    runs.computeIfAbsent("trainyard/" + n, k -> new ArrayList<>()).add(where.trainyard(n, !noOverlap));
+                    if (ddp) {
+                        System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): torch-ddp...%n", rep + 1, repeat, n);
+                        runs.computeIfAbsent("torch-ddp/" + n, k -> new ArrayList<>()).add(where.torchDdp(n));
+                        peer = where.peer() != null ? where.peer() : peer;
+                    }
                 }
-            }
-            if (compare.contains("djl")) {
-                System.out.printf(Locale.ROOT, "# repeat %d/%d: plain DJL Trainer...%n", rep + 1, repeat);
-                runs.computeIfAbsent("djl/1", k -> new ArrayList<>()).add(plainDjl());
+                if (compare.contains("djl")) {
+                    System.out.printf(Locale.ROOT, "# repeat %d/%d: plain DJL Trainer...%n", rep + 1, repeat);
+                    runs.computeIfAbsent("djl/1", k -> new ArrayList<>()).add(local.plainDjl());
+                }
             }
         }
         List<Row> rows = new ArrayList<>();
         runs.forEach((key, values) -> {
             String[] k = key.split("/");
-            rows.add(new Row(k[0], Integer.parseInt(k[1]), median(values, 0), medianBreakdown(values)));
+            rows.add(new Row(k[0], Integer.parseInt(k[1]), TrainingRuns.median(values, 0), medianBreakdown(values)));
         });
         print(rows);
         if (json != null) {
             writeJson(rows);
-            System.out.println("# wrote " + json);
+            Path svg = SvgChart.beside(json);
+            plot(rows, svg);
+            System.out.println("# wrote " + json + " and " + svg);
         }
         return 0;
-    }
-
-    private List<String> workerArgs(String mode) {
-        List<String> a = new ArrayList<>(List.of("--mode", mode, "--model", model, "--batch", Integer.toString(batch),
-                "--steps", Integer.toString(steps), "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads)));
-        if (noOverlap) {
-            a.add("--no-overlap");
-        }
-        return a;
-    }
-
-    private double[] trainyard(int n) throws IOException, InterruptedException {
-        Path runDir = Files.createTempDirectory("trainyard-scaling-");
-        List<String> launch = new ArrayList<>(List.of("launch", "--nproc-per-node", Integer.toString(n), "--run-dir", runDir.toString(),
-                "--grace-period", "2s", ScalingWorker.class.getName()));
-        launch.addAll(workerArgs("trainyard"));
-        return result(WorkerProcesses.run(1, r -> WorkerProcesses.java(TrainyardCli.class.getName(), launch), r -> Map.of(), 1800), "[rank 0] RESULT ");
-    }
-
-    private double[] plainDjl() throws IOException, InterruptedException {
-        // the launcher's malloc settings, so the ratio measures the trainer and nothing else
-        return result(WorkerProcesses.run(1, ScalingWorker.class.getName(), workerArgs("djl"), r -> WorkerEnv.MALLOC_DEFAULTS, 1800), "RESULT ");
-    }
-
-    private double[] torchDdp(int n) throws IOException, InterruptedException {
-        Path script = Files.createTempFile("trainyard-ddp-", ".py");
-        try (InputStream in = ScalingBenchmark.class.getResourceAsStream("/python/ddp_train.py")) {
-            if (in == null) {
-                throw new IOException("ddp_train.py is missing from the benchmarks jar; rebuild with mvn package");
-            }
-            Files.write(script, in.readAllBytes());
-        }
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        try {
-            List<String> cmd = List.of(GlooPeer.PYTHON, script.toString(), "--model", model, "--batch", Integer.toString(batch),
-                    "--steps", Integer.toString(steps), "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads));
-            Map<String, String> env = new HashMap<>(WorkerEnv.MALLOC_DEFAULTS); // same allocator settings as Trainyard's workers
-            env.put("WORLD_SIZE", Integer.toString(n));
-            env.put("MASTER_PORT", Integer.toString(port));
-            List<String> lines = WorkerProcesses.run(n, r -> cmd, r -> {
-                Map<String, String> e = new HashMap<>(env);
-                e.put("RANK", Integer.toString(r));
-                return e;
-            }, 1800);
-            lines.stream().filter(l -> l.startsWith("PEER ")).findFirst().ifPresent(l -> peer = l.substring(5));
-            return result(lines, "RESULT ");
-        } finally {
-            Files.deleteIfExists(script);
-        }
-    }
-
-    /** The numbers after {@code prefix} on rank 0's RESULT line. */
-    private static double[] result(List<String> lines, String prefix) throws IOException {
-        for (String l : lines) {
-            if (l.startsWith(prefix)) {
-                return Arrays.stream(l.substring(prefix.length()).trim().split(" ")).mapToDouble(Double::parseDouble).toArray();
-            }
-        }
-        throw new IOException("no result line in the output: " + lines);
-    }
-
-    private static double median(List<double[]> runs, int field) {
-        double[] v = runs.stream().mapToDouble(r -> r[field]).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     private static double[] medianBreakdown(List<double[]> runs) {
         int fields = runs.get(0).length;
         double[] out = new double[fields - 1];
         for (int f = 1; f < fields; f++) {
-            out[f - 1] = median(runs, f);
+            out[f - 1] = TrainingRuns.median(runs, f);
         }
         return out;
     }
@@ -187,8 +130,9 @@ public final class ScalingBenchmark implements Callable<Integer> {
 
     private void print(List<Row> rows) {
         System.out.printf(Locale.ROOT, "# training throughput: model %s, batch %d per worker, Adam, %d timed steps after %d, %d compute thread(s)"
-                        + " per worker, overlap %s, median of %d repeat(s), %d cores%n", model, batch, steps, warmup, threads,
-                noOverlap ? "off" : "on", repeat, Runtime.getRuntime().availableProcessors());
+                        + " per worker, overlap %s, %s, median of %d repeat(s), %d cores%n", model, batch, steps, warmup, threads,
+                noOverlap ? "off" : "on", link == null ? "loopback" : "one simulated host per worker, links " + link, repeat,
+                Runtime.getRuntime().availableProcessors());
         System.out.printf(Locale.ROOT, "%-10s %7s %12s %10s %9s | %s%n", "system", "workers", "samples/s", "efficiency", "step(ms)",
                 "data wait / forward / backward / exposed comm / optimizer (ms)");
         for (Row r : rows) {
@@ -213,11 +157,27 @@ public final class ScalingBenchmark implements Callable<Integer> {
         }
     }
 
+    /** Samples/s per world size, one bar per system. */
+    private void plot(List<Row> rows, Path svg) throws IOException {
+        List<String> categories = Arrays.stream(nproc).mapToObj(n -> n + (n == 1 ? " worker" : " workers")).toList();
+        List<SvgChart.Series> series = new ArrayList<>();
+        for (String system : rows.stream().map(Row::system).distinct().toList()) {
+            double[] v = new double[nproc.length];
+            for (int i = 0; i < nproc.length; i++) {
+                int n = nproc[i];
+                v[i] = rows.stream().filter(r -> r.system().equals(system) && r.workers() == n).mapToDouble(Row::samplesPerSecond).findFirst().orElse(0);
+            }
+            series.add(new SvgChart.Series(system, v));
+        }
+        SvgChart.bars(svg, "Training throughput, " + model + ", batch " + batch + " per worker", "samples/s", categories, series, false);
+    }
+
     private void writeJson(List<Row> rows) throws IOException {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "{\"benchmark\":\"scaling\",\"model\":\"%s\",\"batch_per_worker\":%d,"
                         + "\"steps\":%d,\"warmup\":%d,\"threads_per_worker\":%d,\"overlap\":%b,\"repeats\":%d,\"cores\":%d,"
-                        + "\"torch_peer\":%s,\"rows\":[",
+                        + "\"link\":%s,\"torch_peer\":%s,\"rows\":[",
                 model, batch, steps, warmup, threads, !noOverlap, repeat, Runtime.getRuntime().availableProcessors(),
+                link == null ? "null" : "\"" + link + "\"",
                 peer == null ? "null" : "\"" + peer + "\""));
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);

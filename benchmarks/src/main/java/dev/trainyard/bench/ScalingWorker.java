@@ -27,7 +27,7 @@ import java.util.Locale;
  * in-memory random tensor (the same data path as the PyTorch DDP peer, so the comparison measures
  * training, not data loading). {@code --mode trainyard} runs under the launcher with a
  * DistributedTrainer; {@code --mode djl} is a plain DJL Trainer in one process, the baseline.
- * Rank 0 prints {@code RESULT samples_per_s step_s data_wait_s forward_s backward_s exposed_comm_s optimizer_s}.
+ * Rank 0 prints {@code RESULT samples_per_s step_s data_wait_s forward_s backward_s exposed_comm_s optimizer_s comm_s}.
  * Arguments: --mode M --model mlp|cnn --batch B --steps S --warmup W --threads T [--no-overlap]
  */
 public final class ScalingWorker {
@@ -63,7 +63,7 @@ public final class ScalingWorker {
                 NDArray x = manager.randomUniform(0, 1, new Shape(DATA_SAMPLES).addAll(sample.slice(1)));
                 NDArray y = manager.randomInteger(0, 10, new Shape(DATA_SAMPLES), ai.djl.ndarray.types.DataType.INT32)
                         .toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
-                double[] sums = new double[6];
+                double[] sums = new double[7];
                 long t0 = 0;
                 for (int s = 0; s < warmup + steps; s++) {
                     if (s == warmup) {
@@ -92,6 +92,7 @@ public final class ScalingWorker {
                         sums[3] += m.backward();
                         sums[4] += m.exposedComm();
                         sums[5] += m.optimizer();
+                        sums[6] += m.comm();
                     }
                 }
                 if (distributed) {
@@ -99,8 +100,8 @@ public final class ScalingWorker {
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 if (rank == 0) {
-                    System.out.printf(Locale.ROOT, "RESULT %.3f %.6f %.6f %.6f %.6f %.6f %.6f%n", (double) steps * batch * world / seconds,
-                            seconds / steps, sums[1] / steps, sums[2] / steps, sums[3] / steps, sums[4] / steps, sums[5] / steps);
+                    System.out.printf(Locale.ROOT, "RESULT %.3f %.6f %.6f %.6f %.6f %.6f %.6f %.6f%n", (double) steps * batch * world / seconds,
+                            seconds / steps, sums[1] / steps, sums[2] / steps, sums[3] / steps, sums[4] / steps, sums[5] / steps, sums[6] / steps);
                 }
             }
         }

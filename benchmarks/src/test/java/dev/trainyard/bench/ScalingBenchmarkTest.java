@@ -28,5 +28,7 @@ class ScalingBenchmarkTest {
         }
         assertEquals("trainyard/1 trainyard/2 djl/1 ", seen.toString(), text);
         assertTrue(text.contains("\"exposed_comm_s\""), text);
+        String svg = Files.readString(dir.resolve("scaling.svg"));
+        assertTrue(svg.startsWith("<svg") && svg.contains("2 workers") && svg.contains("djl"), svg);
     }
 }

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeoutException;
 public final class Work {
     private final Fingerprint fingerprint;
     private final CompletableFuture<Void> future = new CompletableFuture<>();
+    private volatile long completedNanos;
 
     public Work(Fingerprint fingerprint) {
         this.fingerprint = fingerprint;
@@ -85,8 +86,14 @@ public final class Work {
         return future.minimalCompletionStage();
     }
 
+    /** {@link System#nanoTime()} when the work succeeded, 0 before (or if it failed): for timing communication. */
+    public long completedNanos() {
+        return completedNanos;
+    }
+
     /** Called by the backend. */
     public void complete() {
+        completedNanos = System.nanoTime();
         future.complete(null);
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.trainyard.launcher.netsim.SimulatedCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -11,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,7 +28,7 @@ class TwoNodeLaunchTest {
 
     @BeforeEach
     void needNamespaces() throws Exception {
-        String why = NetworkNamespaces.unavailableReason();
+        String why = SimulatedCluster.unavailableReason();
         if (why != null) {
             System.out.println("SKIPPED TwoNodeLaunchTest: " + why);
         }
@@ -36,7 +38,7 @@ class TwoNodeLaunchTest {
         Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
     }
 
-    private LauncherProcess node(NetworkNamespaces hosts, int node, String... worker) {
+    private LauncherProcess node(SimulatedCluster hosts, int node, String... worker) {
         List<String> args = new ArrayList<>(List.of("--nnodes", "2", "--node-rank", Integer.toString(node), "--nproc-per-node", "2",
                 "--bind", hosts.address(node), "--master-addr", hosts.address(0), "--master-port", PORT,
                 "--token-file", token.toString(), "--run-dir", tmp.resolve("node" + node).toString(), "--timeout", "60s",
@@ -47,7 +49,7 @@ class TwoNodeLaunchTest {
 
     @Test
     void fourWorkersOnTwoHostsAllReduce() throws Exception {
-        try (NetworkNamespaces hosts = NetworkNamespaces.pair();
+        try (SimulatedCluster hosts = SimulatedCluster.create(2, Optional.empty());
              LauncherProcess n0 = node(hosts, 0, "--example", "allreduce", "--", "--iterations", "3", "--elements", "300000");
              LauncherProcess n1 = node(hosts, 1, "--example", "allreduce", "--", "--iterations", "3", "--elements", "300000")) {
             assertEquals(0, n0.awaitExit(RUN), n0.output());
@@ -62,7 +64,7 @@ class TwoNodeLaunchTest {
 
     @Test
     void aFailureOnOneHostStopsBothWithItsExitCode() throws Exception {
-        try (NetworkNamespaces hosts = NetworkNamespaces.pair();
+        try (SimulatedCluster hosts = SimulatedCluster.create(2, Optional.empty());
              LauncherProcess n0 = node(hosts, 0, ScriptedWorker.class.getName(), "--fail-rank", "3", "--code", "3", "--stay");
              LauncherProcess n1 = node(hosts, 1, ScriptedWorker.class.getName(), "--fail-rank", "3", "--code", "3", "--stay")) {
             assertEquals(3, n1.awaitExit(RUN), n1.output());

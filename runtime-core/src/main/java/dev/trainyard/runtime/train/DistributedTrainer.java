@@ -231,7 +231,7 @@ public class DistributedTrainer extends Trainer {
         long t1 = System.nanoTime();
         steps++;
         last = new StepMetrics(steps, samples, dataWaitNanos / 1e9, forwardNanos / 1e9, backwardNanos / 1e9,
-                exposed / 1e9, (t1 - t0) / 1e9, group.worldSize() > 1 ? buckets.bytesPerStep() : 0);
+                exposed / 1e9, (t1 - t0) / 1e9, buckets.lastCommNanos() / 1e9, group.worldSize() > 1 ? buckets.bytesPerStep() : 0);
         writeMetrics(last);
         samples = 0;
         dataWaitNanos = 0;

@@ -33,6 +33,7 @@ final class GradientBuckets {
     private final List<ByteBuffer> slices = new ArrayList<>();
     private final Work[] inFlight;
     private final long[] launchNanos;
+    private long commNanos;
 
     GradientBuckets(BucketPlan plan, Communicator comm, int worldSize, DataType wire) {
         if (wire != DataType.FLOAT32 && wire != DataType.FLOAT16 && wire != DataType.BFLOAT16) {
@@ -109,9 +110,15 @@ final class GradientBuckets {
      */
     long awaitAll() {
         long t0 = System.nanoTime();
+        long busyUntil = 0;
+        commNanos = 0;
         for (int i = 0; i < inFlight.length; i++) {
             if (inFlight[i] != null) {
                 inFlight[i].await();
+                // buckets run one after another in launch order: their union is the time communication was in flight
+                long from = Math.max(launchNanos[i], busyUntil);
+                busyUntil = Math.max(busyUntil, inFlight[i].completedNanos());
+                commNanos += Math.max(0, busyUntil - from);
                 inFlight[i] = null;
                 if (wire != DataType.FLOAT32) {
                     unpack(packed[i], flat[i]);
@@ -119,6 +126,11 @@ final class GradientBuckets {
             }
         }
         return System.nanoTime() - t0;
+    }
+
+    /** How long the last awaited step had at least one all-reduce in flight. */
+    long lastCommNanos() {
+        return commNanos;
     }
 
     long bytesPerStep() {

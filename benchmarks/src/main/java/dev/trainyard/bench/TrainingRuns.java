@@ -1,0 +1,142 @@
+package dev.trainyard.bench;
+
+import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.launcher.TrainyardCli;
+import dev.trainyard.launcher.netsim.SimulatedCluster;
+import dev.trainyard.runtime.WorkerEnv;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Runs one training-throughput measurement of {@link ScalingWorker} (or its PyTorch DDP twin) and
+ * returns rank 0's RESULT numbers. On loopback, or with a {@link SimulatedCluster} one simulated
+ * host per rank: then Trainyard runs one launcher per host ({@code --nnodes N}) exactly as on a
+ * real cluster. Every system gets the launcher's malloc settings.
+ */
+final class TrainingRuns {
+    /** What every system trains. */
+    record Setup(String model, int batch, int steps, int warmup, int threads) {
+        List<String> args() {
+            return List.of("--model", model, "--batch", Integer.toString(batch), "--steps", Integer.toString(steps),
+                    "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads));
+        }
+    }
+
+    private static final long TIMEOUT_S = 1800;
+    private final Setup setup;
+    private final Optional<SimulatedCluster> cluster;
+    /** PyTorch's version and the BLAS it loaded, as the DDP peer reported them. */
+    private String peer;
+
+    TrainingRuns(Setup setup, Optional<SimulatedCluster> cluster) {
+        this.setup = setup;
+        this.cluster = cluster;
+    }
+
+    String peer() {
+        return peer;
+    }
+
+    /** Trainyard under its real launcher: one launcher for all workers, or one per simulated host. */
+    double[] trainyard(int n, boolean overlap) throws IOException, InterruptedException {
+        Path runDir = Files.createTempDirectory("trainyard-bench-");
+        List<String> worker = new ArrayList<>(List.of(ScalingWorker.class.getName(), "--mode", "trainyard"));
+        worker.addAll(setup.args());
+        if (!overlap) {
+            worker.add("--no-overlap");
+        }
+        if (cluster.isEmpty()) {
+            List<String> launch = new ArrayList<>(List.of("launch", "--nproc-per-node", Integer.toString(n), "--run-dir",
+                    runDir.toString(), "--grace-period", "2s"));
+            launch.addAll(worker);
+            return result(WorkerProcesses.run(1, r -> WorkerProcesses.java(TrainyardCli.class.getName(), launch), r -> Map.of(), TIMEOUT_S),
+                    "[rank 0] RESULT ");
+        }
+        SimulatedCluster c = cluster.get();
+        Path token = runDir.resolve("job.token");
+        Files.writeString(token, JobToken.generate().value());
+        Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
+        int port = freePort();
+        return result(WorkerProcesses.run(n, node -> {
+            List<String> launch = new ArrayList<>(List.of("launch", "--nnodes", Integer.toString(n), "--node-rank", Integer.toString(node),
+                    "--nproc-per-node", "1", "--bind", c.address(node), "--master-addr", c.address(0), "--master-port", Integer.toString(port),
+                    "--token-file", token.toString(), "--run-dir", runDir.resolve("node-" + node).toString(), "--grace-period", "2s"));
+            launch.addAll(worker);
+            List<String> cmd = new ArrayList<>(c.exec(node));
+            cmd.addAll(WorkerProcesses.java(TrainyardCli.class.getName(), launch));
+            return cmd;
+        }, r -> Map.of(), TIMEOUT_S), "[rank 0] RESULT ");
+    }
+
+    /** A plain DJL Trainer in one process: the single-worker baseline. */
+    double[] plainDjl() throws IOException, InterruptedException {
+        List<String> args = new ArrayList<>(List.of("--mode", "djl"));
+        args.addAll(setup.args());
+        return result(WorkerProcesses.run(1, ScalingWorker.class.getName(), args, r -> WorkerEnv.MALLOC_DEFAULTS, TIMEOUT_S), "RESULT ");
+    }
+
+    /** PyTorch DDP over Gloo, one Python process per rank (on its simulated host with a cluster). */
+    double[] torchDdp(int n) throws IOException, InterruptedException {
+        Path script = Files.createTempFile("trainyard-ddp-", ".py");
+        try (InputStream in = TrainingRuns.class.getResourceAsStream("/python/ddp_train.py")) {
+            if (in == null) {
+                throw new IOException("ddp_train.py is missing from the benchmarks jar; rebuild with mvn package");
+            }
+            Files.write(script, in.readAllBytes());
+        }
+        int port = freePort();
+        try {
+            List<String> py = new ArrayList<>(List.of(GlooPeer.PYTHON, script.toString()));
+            py.addAll(setup.args());
+            List<String> lines = WorkerProcesses.run(n, r -> {
+                List<String> cmd = new ArrayList<>(cluster.map(c -> c.exec(r)).orElse(List.of()));
+                cmd.addAll(py);
+                return cmd;
+            }, r -> {
+                Map<String, String> env = new HashMap<>(WorkerEnv.MALLOC_DEFAULTS);
+                env.put("RANK", Integer.toString(r));
+                env.put("WORLD_SIZE", Integer.toString(n));
+                env.put("MASTER_ADDR", cluster.map(c -> c.address(0)).orElse("127.0.0.1"));
+                env.put("MASTER_PORT", Integer.toString(port));
+                cluster.ifPresent(c -> env.put("GLOO_SOCKET_IFNAME", c.device(r)));
+                return env;
+            }, TIMEOUT_S);
+            lines.stream().filter(l -> l.startsWith("PEER ")).findFirst().ifPresent(l -> peer = l.substring(5));
+            return result(lines, "RESULT ");
+        } finally {
+            Files.deleteIfExists(script);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** The numbers after {@code prefix} on rank 0's RESULT line. */
+    private static double[] result(List<String> lines, String prefix) throws IOException {
+        for (String l : lines) {
+            if (l.startsWith(prefix)) {
+                return Arrays.stream(l.substring(prefix.length()).trim().split(" ")).mapToDouble(Double::parseDouble).toArray();
+            }
+        }
+        throw new IOException("no result line in the output: " + lines);
+    }
+
+    /** Median of one field over repeats. */
+    static double median(List<double[]> runs, int field) {
+        double[] v = runs.stream().mapToDouble(r -> r[field]).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+}
