@@ -16,7 +16,7 @@ import time
 def worker(rank, args, queue):
     import torch
     import torch.distributed as dist
-    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
     os.environ["MASTER_PORT"] = str(args.port)
     dist.init_process_group("gloo", rank=rank, world_size=args.nproc)
     rows = []
@@ -32,7 +32,10 @@ def worker(rank, args, queue):
             times.append(time.perf_counter() - t0)
         rows.append({"bytes": size, "iters": iters, "median_s": statistics.median(times)})
     if rank == 0:
-        queue.put(rows)
+        if queue is None:
+            print(json.dumps({"torch": torch.__version__, "rows": rows}), flush=True)
+        else:
+            queue.put(rows)
     dist.barrier()
     dist.destroy_process_group()
 
@@ -44,7 +47,11 @@ def main():
     p.add_argument("--iters", type=lambda s: [int(x) for x in s.split(",")], required=True)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--rank", type=int, help="run only this rank here (one process per simulated host)")
     args = p.parse_args()
+    if args.rank is not None:
+        worker(args.rank, args, None)  # MASTER_ADDR and GLOO_SOCKET_IFNAME come from the environment
+        return 0
     os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     import torch
     import torch.multiprocessing as mp

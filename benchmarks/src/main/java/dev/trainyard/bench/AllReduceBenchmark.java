@@ -1,18 +1,16 @@
 package dev.trainyard.bench;
 
 import dev.trainyard.collectives.Transport;
-import dev.trainyard.collectives.security.JobToken;
-import dev.trainyard.collectives.store.StoreServer;
+import dev.trainyard.launcher.netsim.SimulatedCluster;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -47,8 +45,12 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     Transport transport = Transport.TCP;
     @Option(names = "--compare", description = "also run the sweep through this peer: gloo")
     String compare;
-    @Option(names = "--json", description = "write the results as JSON here")
+    @Option(names = "--json", description = "write the results as JSON (and a busbw plot beside it, .svg) here")
     Path json;
+    @Option(names = "--backend", description = "grpc (nccl comes with the NCCL backend)")
+    String backend = "grpc";
+    @Option(names = "--link", description = "run each rank on its own simulated host, links shaped to this rate (e.g. 1gbit; root only)")
+    String link;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new AllReduceBenchmark())
@@ -68,6 +70,10 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         if (compare != null && !compare.equals("gloo")) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--compare supports only 'gloo' (got '" + compare + "')");
         }
+        if (!backend.equals("grpc")) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--backend " + backend
+                    + ": only grpc is part of this build (the NCCL backend is not)");
+        }
         long[] sizes = sizes(ByteSize.parse(minBytes), ByteSize.parse(maxBytes));
         int[] itersOf = Arrays.stream(sizes).mapToInt(s -> s > (64L << 20) ? Math.max(5, iters / 4) : iters).toArray();
         String glooMissing = compare == null ? null : GlooPeer.unavailableReason();
@@ -78,12 +84,14 @@ public final class AllReduceBenchmark implements Callable<Integer> {
 
         double[][] ours = new double[repeat][];
         double[][] gloo = new double[repeat][];
-        for (int rep = 0; rep < repeat; rep++) {
-            System.out.printf(Locale.ROOT, "# repeat %d/%d: trainyard...%n", rep + 1, repeat);
-            ours[rep] = trainyardSweep(sizes, itersOf);
-            if (withGloo) {
-                System.out.printf(Locale.ROOT, "# repeat %d/%d: gloo...%n", rep + 1, repeat);
-                gloo[rep] = GlooPeer.sweep(nproc, sizes, itersOf, warmup);
+        try (SimulatedCluster cluster = link == null ? null : LinkOption.cluster(nproc, link)) {
+            for (int rep = 0; rep < repeat; rep++) {
+                System.out.printf(Locale.ROOT, "# repeat %d/%d: trainyard...%n", rep + 1, repeat);
+                ours[rep] = trainyardSweep(sizes, itersOf, Optional.ofNullable(cluster));
+                if (withGloo) {
+                    System.out.printf(Locale.ROOT, "# repeat %d/%d: gloo...%n", rep + 1, repeat);
+                    gloo[rep] = GlooPeer.sweep(nproc, sizes, itersOf, warmup, Optional.ofNullable(cluster));
+                }
             }
         }
         double[] t = medianOverRepeats(ours);
@@ -114,27 +122,21 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         return out.stream().mapToLong(Long::longValue).toArray();
     }
 
-    private double[] trainyardSweep(long[] sizes, int[] itersOf) throws IOException, InterruptedException {
-        JobToken token = JobToken.generate();
-        try (StoreServer store = StoreServer.start("127.0.0.1", 0, token, Duration.ofMinutes(1))) {
-            List<String> args = List.of(join(sizes), join(itersOf), Integer.toString(warmup),
-                    Long.toString(ByteSize.parse(chunkBytes)), Long.toString(ByteSize.parse(warmupBytes)),
-                    transport.name());
-            List<String> lines = WorkerProcesses.run(nproc, AllReduceWorker.class.getName(), args, r -> Map.of(
-                    "RANK", Integer.toString(r), "WORLD_SIZE", Integer.toString(nproc),
-                    "MASTER_PORT", Integer.toString(store.port()), "TRAINYARD_TOKEN", token.value()), 3600);
-            double[] medians = new double[sizes.length];
-            int i = 0;
-            for (String line : lines) {
-                if (line.startsWith("ROW ")) {
-                    medians[i++] = Double.parseDouble(line.split(" ")[3]);
-                }
+    private double[] trainyardSweep(long[] sizes, int[] itersOf, Optional<SimulatedCluster> cluster) throws IOException, InterruptedException {
+        List<String> worker = List.of(AllReduceWorker.class.getName(), join(sizes), join(itersOf), Integer.toString(warmup),
+                Long.toString(ByteSize.parse(chunkBytes)), Long.toString(ByteSize.parse(warmupBytes)), transport.name());
+        List<String> lines = Launches.rank0Lines(nproc, worker, cluster);
+        double[] medians = new double[sizes.length];
+        int i = 0;
+        for (String line : lines) {
+            if (line.startsWith("ROW ")) {
+                medians[i++] = Double.parseDouble(line.split(" ")[3]);
             }
-            if (i != sizes.length) {
-                throw new IOException("rank 0 reported " + i + " of " + sizes.length + " sizes: " + lines);
-            }
-            return medians;
         }
+        if (i != sizes.length) {
+            throw new IOException("rank 0 reported " + i + " of " + sizes.length + " sizes: " + lines);
+        }
+        return medians;
     }
 
     private static double[] medianOverRepeats(double[][] runs) {
@@ -163,8 +165,9 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     }
 
     private void printTable(long[] sizes, int[] itersOf, double[] t, double[] g) {
-        System.out.printf(Locale.ROOT, "# Trainyard all-reduce: %d ranks (one JVM each, loopback), ring over %s, float32 SUM,"
-                + " chunk %s, median of per-call times, %d repeat(s), %d cores%n", nproc, transport, chunkBytes, repeat,
+        System.out.printf(Locale.ROOT, "# Trainyard all-reduce: %d ranks (one JVM each, %s), ring over %s, float32 SUM,"
+                + " chunk %s, median of per-call times, %d repeat(s), %d cores%n", nproc,
+                link == null ? "loopback" : "one simulated host each, links " + link, transport, chunkBytes, repeat,
                 Runtime.getRuntime().availableProcessors());
         System.out.printf(Locale.ROOT, "%10s %11s %6s %11s %11s %11s", "size", "count", "iters", "time(us)", "algbw(GB/s)", "busbw(GB/s)");
         if (g != null) {
@@ -184,8 +187,9 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     private void writeJson(long[] sizes, int[] itersOf, double[] t, double[] g) throws IOException {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "{\"benchmark\":\"allreduce\",\"nproc\":%d,\"backend\":\"grpc\",\"transport\":\"%s\",\"dtype\":\"float32\","
-                        + "\"op\":\"sum\",\"chunk_bytes\":%d,\"repeats\":%d,\"cores\":%d,\"java\":\"%s\",\"rows\":[",
-                nproc, transport, ByteSize.parse(chunkBytes), repeat, Runtime.getRuntime().availableProcessors(), System.getProperty("java.version")));
+                        + "\"op\":\"sum\",\"chunk_bytes\":%d,\"repeats\":%d,\"cores\":%d,\"java\":\"%s\",\"link\":%s,\"rows\":[",
+                nproc, transport, ByteSize.parse(chunkBytes), repeat, Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
+                link == null ? "null" : "\"" + link + "\""));
         for (int s = 0; s < sizes.length; s++) {
             sb.append(s == 0 ? "" : ",").append(String.format(Locale.ROOT,
                     "{\"bytes\":%d,\"iters\":%d,\"time_s\":%.9f,\"algbw_gbps\":%.4f,\"busbw_gbps\":%.4f",

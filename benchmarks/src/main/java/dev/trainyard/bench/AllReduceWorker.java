@@ -1,12 +1,11 @@
 package dev.trainyard.bench;
 
-import dev.trainyard.collectives.CommunicatorOptions;
+import dev.trainyard.collectives.Communicator;
 import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.ReduceOp;
 import dev.trainyard.collectives.Transport;
-import dev.trainyard.collectives.grpc.GrpcCommunicator;
-import dev.trainyard.collectives.security.JobToken;
-import dev.trainyard.collectives.store.GrpcStore;
+import dev.trainyard.runtime.ProcessGroup;
+import dev.trainyard.runtime.Trainyard;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
@@ -16,8 +15,8 @@ import java.util.Locale;
 /**
  * One rank of the all-reduce benchmark (a separate JVM). For each size: warm-up calls, then
  * timed calls each preceded by a barrier; rank 0 prints one line per size,
- * {@code ROW bytes iters median_seconds}, which the parent turns into the table.
- * Environment: RANK, WORLD_SIZE, MASTER_PORT (store on loopback), TRAINYARD_TOKEN.
+ * {@code ROW bytes iters median_seconds}, which the parent turns into the table. Runs under
+ * {@code trainyard launch} (one launcher, or one per simulated host with {@code --link}).
  */
 public final class AllReduceWorker {
     private AllReduceWorker() {
@@ -28,7 +27,7 @@ public final class AllReduceWorker {
      * traffic to finish compiling the netty and reduction paths. The count is fixed (not
      * time-based) so every rank issues the same number of collectives.
      */
-    private static void warmUp(GrpcCommunicator comm, long totalBytes) {
+    private static void warmUp(Communicator comm, long totalBytes) {
         int bytes = 16 << 20;
         ByteBuffer buf = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
         for (long done = 0; done < totalBytes; done += bytes) {
@@ -37,19 +36,14 @@ public final class AllReduceWorker {
     }
 
     public static void main(String[] args) {
-        int rank = Integer.parseInt(System.getenv("RANK"));
-        int size = Integer.parseInt(System.getenv("WORLD_SIZE"));
-        int port = Integer.parseInt(System.getenv("MASTER_PORT"));
-        JobToken token = JobToken.of(System.getenv("TRAINYARD_TOKEN"));
         long[] sizes = Arrays.stream(args[0].split(",")).mapToLong(Long::parseLong).toArray();
         int[] iters = Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray();
         int warmup = Integer.parseInt(args[2]);
         int chunkBytes = Integer.parseInt(args[3]);
-        CommunicatorOptions options = CommunicatorOptions.defaults(token).withChunkBytes(chunkBytes)
-                .withTransport(Transport.valueOf(args[5]))
-                .withTimeout(Duration.ofMinutes(2)).withConnectTimeout(Duration.ofMinutes(1));
-        try (GrpcStore store = new GrpcStore("127.0.0.1", port, token, Duration.ofMinutes(1));
-             GrpcCommunicator comm = GrpcCommunicator.connect(store, rank, size, options)) {
+        try (ProcessGroup pg = Trainyard.init(o -> o.withChunkBytes(chunkBytes).withTransport(Transport.valueOf(args[5]))
+                .withTimeout(Duration.ofMinutes(2)).withConnectTimeout(Duration.ofMinutes(1)))) {
+            Communicator comm = pg.communicator();
+            int rank = pg.rank();
             warmUp(comm, Long.parseLong(args[4]));
             for (int s = 0; s < sizes.length; s++) {
                 ByteBuffer buf = ByteBuffer.allocateDirect(Math.toIntExact(sizes[s])).order(ByteOrder.nativeOrder());

@@ -2,13 +2,15 @@ package dev.trainyard.bench;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import dev.trainyard.launcher.netsim.SimulatedCluster;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -36,8 +38,8 @@ final class GlooPeer {
         }
     }
 
-    /** Median seconds per size, in the order of {@code sizes}. */
-    static double[] sweep(int nproc, long[] sizes, int[] iters, int warmup) throws IOException, InterruptedException {
+    /** Median seconds per size, in the order of {@code sizes}; with a cluster, one Python process per simulated host. */
+    static double[] sweep(int nproc, long[] sizes, int[] iters, int warmup, Optional<SimulatedCluster> cluster) throws IOException, InterruptedException {
         Path script = Files.createTempFile("trainyard-gloo-", ".py");
         try (InputStream in = GlooPeer.class.getResourceAsStream("/python/gloo_allreduce.py")) {
             if (in == null) {
@@ -45,21 +47,20 @@ final class GlooPeer {
             }
             Files.write(script, in.readAllBytes());
         }
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        int port = Launches.freePort();
         List<String> cmd = new ArrayList<>(List.of(PYTHON, script.toString(), "--nproc", Integer.toString(nproc),
                 "--sizes", join(sizes), "--iters", join(iters), "--warmup", Integer.toString(warmup), "--port", Integer.toString(port)));
         try {
-            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(3600, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                p.destroyForcibly();
-                throw new IOException("the Gloo sweep failed (exit " + (p.isAlive() ? "timeout" : p.exitValue()) + "): " + out);
-            }
+            List<String> out = cluster.isEmpty()
+                    ? WorkerProcesses.run(1, r -> cmd, r -> Map.of(), Launches.TIMEOUT_S)
+                    : WorkerProcesses.run(nproc, r -> {
+                        List<String> c = new ArrayList<>(cluster.get().exec(r));
+                        c.addAll(cmd);
+                        c.addAll(List.of("--rank", Integer.toString(r)));
+                        return c;
+                    }, r -> Map.of("MASTER_ADDR", cluster.get().address(0), "GLOO_SOCKET_IFNAME", cluster.get().device(r)), Launches.TIMEOUT_S);
             double[] medians = new double[sizes.length];
-            Matcher m = ROW.matcher(out);
+            Matcher m = ROW.matcher(String.join("\n", out));
             int i = 0;
             while (m.find() && i < sizes.length) {
                 medians[i++] = Double.parseDouble(m.group(3));

@@ -1,15 +1,11 @@
 package dev.trainyard.bench;
 
-import dev.trainyard.collectives.security.JobToken;
-import dev.trainyard.launcher.TrainyardCli;
 import dev.trainyard.launcher.netsim.SimulatedCluster;
 import dev.trainyard.runtime.WorkerEnv;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -32,7 +28,6 @@ final class TrainingRuns {
         }
     }
 
-    private static final long TIMEOUT_S = 1800;
     private final Setup setup;
     private final Optional<SimulatedCluster> cluster;
     /** PyTorch's version and the BLAS it loaded, as the DDP peer reported them. */
@@ -49,40 +44,19 @@ final class TrainingRuns {
 
     /** Trainyard under its real launcher: one launcher for all workers, or one per simulated host. */
     double[] trainyard(int n, boolean overlap) throws IOException, InterruptedException {
-        Path runDir = Files.createTempDirectory("trainyard-bench-");
         List<String> worker = new ArrayList<>(List.of(ScalingWorker.class.getName(), "--mode", "trainyard"));
         worker.addAll(setup.args());
         if (!overlap) {
             worker.add("--no-overlap");
         }
-        if (cluster.isEmpty()) {
-            List<String> launch = new ArrayList<>(List.of("launch", "--nproc-per-node", Integer.toString(n), "--run-dir",
-                    runDir.toString(), "--grace-period", "2s"));
-            launch.addAll(worker);
-            return result(WorkerProcesses.run(1, r -> WorkerProcesses.java(TrainyardCli.class.getName(), launch), r -> Map.of(), TIMEOUT_S),
-                    "[rank 0] RESULT ");
-        }
-        SimulatedCluster c = cluster.get();
-        Path token = runDir.resolve("job.token");
-        Files.writeString(token, JobToken.generate().value());
-        Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
-        int port = freePort();
-        return result(WorkerProcesses.run(n, node -> {
-            List<String> launch = new ArrayList<>(List.of("launch", "--nnodes", Integer.toString(n), "--node-rank", Integer.toString(node),
-                    "--nproc-per-node", "1", "--bind", c.address(node), "--master-addr", c.address(0), "--master-port", Integer.toString(port),
-                    "--token-file", token.toString(), "--run-dir", runDir.resolve("node-" + node).toString(), "--grace-period", "2s"));
-            launch.addAll(worker);
-            List<String> cmd = new ArrayList<>(c.exec(node));
-            cmd.addAll(WorkerProcesses.java(TrainyardCli.class.getName(), launch));
-            return cmd;
-        }, r -> Map.of(), TIMEOUT_S), "[rank 0] RESULT ");
+        return result(Launches.rank0Lines(n, worker, cluster), "RESULT ");
     }
 
     /** A plain DJL Trainer in one process: the single-worker baseline. */
     double[] plainDjl() throws IOException, InterruptedException {
         List<String> args = new ArrayList<>(List.of("--mode", "djl"));
         args.addAll(setup.args());
-        return result(WorkerProcesses.run(1, ScalingWorker.class.getName(), args, r -> WorkerEnv.MALLOC_DEFAULTS, TIMEOUT_S), "RESULT ");
+        return result(WorkerProcesses.run(1, ScalingWorker.class.getName(), args, r -> WorkerEnv.MALLOC_DEFAULTS, Launches.TIMEOUT_S), "RESULT ");
     }
 
     /** PyTorch DDP over Gloo, one Python process per rank (on its simulated host with a cluster). */
@@ -94,7 +68,7 @@ final class TrainingRuns {
             }
             Files.write(script, in.readAllBytes());
         }
-        int port = freePort();
+        int port = Launches.freePort();
         try {
             List<String> py = new ArrayList<>(List.of(GlooPeer.PYTHON, script.toString()));
             py.addAll(setup.args());
@@ -110,17 +84,11 @@ final class TrainingRuns {
                 env.put("MASTER_PORT", Integer.toString(port));
                 cluster.ifPresent(c -> env.put("GLOO_SOCKET_IFNAME", c.device(r)));
                 return env;
-            }, TIMEOUT_S);
+            }, Launches.TIMEOUT_S);
             lines.stream().filter(l -> l.startsWith("PEER ")).findFirst().ifPresent(l -> peer = l.substring(5));
             return result(lines, "RESULT ");
         } finally {
             Files.deleteIfExists(script);
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 

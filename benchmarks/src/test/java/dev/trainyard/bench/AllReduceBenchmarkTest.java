@@ -43,4 +43,13 @@ class AllReduceBenchmarkTest {
         }
         assertEquals(7, rows, text);
     }
+
+    @Test
+    void ncclBackendIsRefusedWithTheReason() {
+        java.io.StringWriter err = new java.io.StringWriter();
+        CommandLine cli = new CommandLine(new AllReduceBenchmark());
+        cli.setErr(new java.io.PrintWriter(err));
+        assertEquals(2, cli.execute("--backend", "nccl"));
+        assertTrue(err.toString().contains("only grpc is part of this build"), err.toString());
+    }
 }

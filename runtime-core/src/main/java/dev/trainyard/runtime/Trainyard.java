@@ -7,6 +7,7 @@ import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.InMemoryStore;
 import dev.trainyard.collectives.store.Store;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Worker entry point: {@code try (ProcessGroup pg = Trainyard.init()) { ... }}. Under
@@ -26,6 +27,15 @@ public final class Trainyard {
     }
 
     public static ProcessGroup init(WorkerContext ctx) {
+        return init(ctx, UnaryOperator.identity());
+    }
+
+    /** As {@link #init()}, with the communicator's options adjusted (chunk size, transport, timeouts). */
+    public static ProcessGroup init(UnaryOperator<CommunicatorOptions> tune) {
+        return init(WorkerContext.fromEnvironment(System.getenv()), tune);
+    }
+
+    public static ProcessGroup init(WorkerContext ctx, UnaryOperator<CommunicatorOptions> tune) {
         if (ctx.standalone()) {
             InMemoryStore store = new InMemoryStore(ctx.rendezvousTimeout());
             return new ProcessGroup(ctx, store, GrpcCommunicator.connect(store, 0, 1,
@@ -36,10 +46,10 @@ public final class Trainyard {
         }
         GrpcStore remote = new GrpcStore(ctx.masterAddr(), ctx.masterPort(), ctx.token(), ctx.rendezvousTimeout());
         Store store = ctx.storePrefix().isEmpty() ? remote : remote.prefixed(ctx.storePrefix());
-        CommunicatorOptions options = CommunicatorOptions.defaults(ctx.token())
+        CommunicatorOptions options = tune.apply(CommunicatorOptions.defaults(ctx.token())
                 .withHosts(ctx.bindHost(), ctx.bindHost())
                 .withTimeout(ctx.collectiveTimeout())
-                .withConnectTimeout(ctx.rendezvousTimeout());
+                .withConnectTimeout(ctx.rendezvousTimeout()));
         try {
             return new ProcessGroup(ctx, store, GrpcCommunicator.connect(store, ctx.rank(), ctx.worldSize(), options), remote);
         } catch (RuntimeException e) {
