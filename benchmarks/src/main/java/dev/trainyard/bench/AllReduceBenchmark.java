@@ -71,8 +71,7 @@ public final class AllReduceBenchmark implements Callable<Integer> {
             throw new CommandLine.ParameterException(new CommandLine(this), "--compare supports only 'gloo' (got '" + compare + "')");
         }
         if (!backend.equals("grpc")) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--backend " + backend
-                    + ": only grpc is part of this build (the NCCL backend is not)");
+            throw new IllegalArgumentException("--backend " + backend + ": only grpc is part of this build (the NCCL backend is not)");
         }
         long[] sizes = sizes(ByteSize.parse(minBytes), ByteSize.parse(maxBytes));
         int[] itersOf = Arrays.stream(sizes).mapToInt(s -> s > (64L << 20) ? Math.max(5, iters / 4) : iters).toArray();
