@@ -40,7 +40,22 @@ public final class SimulatedCluster implements AutoCloseable {
         if (!Files.isExecutable(Path.of("/usr/sbin/ip")) && !Files.isExecutable(Path.of("/sbin/ip"))) {
             return "simulated hosts need iproute2's 'ip' and 'tc' (apt-get install iproute2)";
         }
-        return null;
+        return namespacesRefused();
+    }
+
+    /** Root in a container may still lack the right to make namespaces: try once with a throwaway one. */
+    private static String namespacesRefused() {
+        String probe = "typrobe" + ProcessHandle.current().pid();
+        try {
+            ip("netns", "add", probe);
+            ip("netns", "del", probe);
+            return null;
+        } catch (IOException e) {
+            return "this machine refuses network namespaces (" + e.getMessage() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted while checking for network namespaces";
+        }
     }
 
     /** Bits per second of a tc rate such as {@code 10gbit}, {@code 500mbit}. */
