@@ -53,13 +53,7 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     String link;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new AllReduceBenchmark())
-                .setExecutionExceptionHandler((e, cmd, parsed) -> {
-                    // Bad input and failed runs get one line that says what to fix, not a stack trace.
-                    cmd.getErr().println("trainyard bench allreduce: " + e.getMessage());
-                    return 2;
-                })
-                .execute(args));
+        BenchCli.run(new AllReduceBenchmark(), args);
     }
 
     @Override

@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -41,12 +40,7 @@ public final class OverlapBenchmark implements Callable<Integer> {
     Path json;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new OverlapBenchmark())
-                .setExecutionExceptionHandler((e, cmd, parsed) -> {
-                    cmd.getErr().println("trainyard bench overlap: " + e.getMessage());
-                    return 2;
-                })
-                .execute(args));
+        BenchCli.run(new OverlapBenchmark(), args);
     }
 
     @Override

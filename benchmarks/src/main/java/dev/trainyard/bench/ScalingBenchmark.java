@@ -13,7 +13,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -52,12 +51,7 @@ public final class ScalingBenchmark implements Callable<Integer> {
     private String peer;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new ScalingBenchmark())
-                .setExecutionExceptionHandler((e, cmd, parsed) -> {
-                    cmd.getErr().println("trainyard bench scaling: " + e.getMessage());
-                    return 2;
-                })
-                .execute(args));
+        BenchCli.run(new ScalingBenchmark(), args);
     }
 
     /** One measured configuration: median samples/s over repeats, and Trainyard's step breakdown (seconds). */
