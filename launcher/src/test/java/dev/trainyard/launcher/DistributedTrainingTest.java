@@ -114,6 +114,37 @@ class DistributedTrainingTest {
     }
 
     @Test
+    void aNaNGradientOnOneRankSkipsThatStepOnEveryRank() throws Exception {
+        LauncherProcess l = run("nan", 2, "--batch", "8", "--samples", "128", "--epochs", "1", "--poison-rank", "1", "--poison-step", "5");
+        String out = l.output();
+        assertEveryStepIdenticalOnAllRanks(out, 2, 128 / 16);
+        assertTrue(out.contains("[rank 1] trainyard: rank 1: non-finite gradient (NaN or infinity) in parameter ")
+                && out.contains("at step 5; the step is skipped on every rank (policy skip-step; 1 skipped so far)"), out);
+        assertTrue(out.contains("[rank 0] trainyard: rank 0: step 5: another rank's gradients were non-finite; the step is skipped"), out);
+        assertEquals(digestAt(out, 4), digestAt(out, 5), "the skipped step leaves the parameters as they were");
+        assertTrue(!digestAt(out, 6).equals(digestAt(out, 5)), "training goes on after the skipped step");
+        List<String> metrics = Files.readAllLines(tmp.resolve("nan").resolve("metrics-rank-0.jsonl"));
+        assertTrue(metrics.get(4).contains("\"step\":5,") && metrics.get(4).endsWith("\"skipped\":true}"), metrics.get(4));
+    }
+
+    @Test
+    void failPolicyStopsTheJobNamingRankAndParameter() throws Exception {
+        List<String> args = List.of("--nproc-per-node", "2", "--run-dir", tmp.resolve("nan-fail").toString(), TrainingWorker.class.getName(),
+                "--batch", "8", "--samples", "128", "--epochs", "1", "--poison-rank", "1", "--poison-step", "3", "--fail-on-nonfinite");
+        try (LauncherProcess l = LauncherProcess.start(args)) {
+            assertEquals(1, l.awaitExit(RUN), l.output());
+            assertTrue(l.output().contains("rank 1: non-finite gradient (NaN or infinity) in parameter ")
+                    && l.output().contains("at step 3 (policy fail)"), l.output());
+        }
+    }
+
+    private static String digestAt(String output, int step) {
+        Matcher m = Pattern.compile("\\[rank 0] step " + step + " digest ([0-9a-f]+)").matcher(output);
+        assertTrue(m.find(), "no digest for step " + step);
+        return m.group(1);
+    }
+
+    @Test
     void killedWorkerResumesFromCheckpointAndEndsWhereAnUninterruptedRunEnds() throws Exception {
         String[] worker = {"--batch", "8", "--samples", "512", "--epochs", "2", "--checkpoint-every", "8", "--step-delay-ms", "40"};
         String expected = finalDigest(run("uninterrupted", 2, worker).output());

@@ -2,6 +2,7 @@ package dev.trainyard.launcher;
 
 import ai.djl.Model;
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
@@ -21,6 +22,7 @@ import dev.trainyard.runtime.train.Checkpoints;
 import dev.trainyard.runtime.train.DistributedOptions;
 import dev.trainyard.runtime.train.DistributedSampler;
 import dev.trainyard.runtime.train.DistributedTrainer;
+import dev.trainyard.runtime.train.NonFinitePolicy;
 import dev.trainyard.runtime.train.TrainingLoop;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +35,7 @@ import java.util.StringJoiner;
  * tiny buckets so there are several) trained with plain SGD on seeded synthetic data. Every rank
  * prints {@code step S digest D} after each step; rank 0 writes all parameters to {@code --out}.
  * Arguments: --batch B --epochs E --samples N [--lr L] [--accumulate K] [--no-overlap] [--fp16] [--checkpoint-every C]
- * [--step-delay-ms T] [--out FILE]
+ * [--step-delay-ms T] [--poison-rank R --poison-step S [--fail-on-nonfinite]] [--out FILE]
  */
 public final class TrainingWorker {
     private TrainingWorker() {
@@ -48,12 +50,17 @@ public final class TrainingWorker {
         long stepDelayMs = Long.parseLong(value(a, "--step-delay-ms", "0"));
         int accumulate = Integer.parseInt(value(a, "--accumulate", "1"));
         float lr = Float.parseFloat(value(a, "--lr", "0.2"));
+        int poisonRank = Integer.parseInt(value(a, "--poison-rank", "-1"));
+        int poisonStep = Integer.parseInt(value(a, "--poison-step", "-1"));
         System.setProperty("ai.djl.pytorch.num_threads", "1");
         try (ProcessGroup pg = Trainyard.init(); Model model = Model.newInstance("parity")) {
             System.out.println("ready rank " + pg.rank() + " pid " + ProcessHandle.current().pid() + " restart " + pg.restartCount());
             Engine.getInstance().setRandomSeed(1234);
+            boolean[] poison = {false};
             model.setBlock(new SequentialBlock()
-                    .add(Linear.builder().setUnits(48).build()).add(Activation::tanh)
+                    .add(Linear.builder().setUnits(48).build())
+                    .add(x -> poison[0] ? new NDList(x.head().mul(Float.NaN)) : x) // NaN gradients on demand
+                    .add(Activation::tanh)
                     .add(Linear.builder().setUnits(32).build()).add(Activation::tanh)
                     .add(Linear.builder().setUnits(5).build()));
             NDManager manager = model.getNDManager();
@@ -73,12 +80,14 @@ public final class TrainingWorker {
                     .optOptimizer(Optimizer.sgd().setLearningRateTracker(Tracker.fixed(lr)).build());
             DistributedOptions options = DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap")).withStages(3)
                     .withBucketBytes(4096).withFirstBucketBytes(4096).withCompression(a.contains("--fp16") ? DataType.FLOAT16 : DataType.FLOAT32)
-                    .withAccumulationSteps(accumulate);
+                    .withAccumulationSteps(accumulate)
+                    .withNonFinitePolicy(a.contains("--fail-on-nonfinite") ? NonFinitePolicy.FAIL : NonFinitePolicy.SKIP_STEP);
             try (DistributedTrainer trainer = new DistributedTrainer(model, config, pg, options)) {
                 trainer.initialize(new Shape(1, 24));
                 TrainingLoop loop = new TrainingLoop(trainer, data, sampler).epochs(epochs)
                         .onStep(s -> {
                             System.out.printf("step %d digest %016x%n", s.step(), trainer.parameterDigest());
+                            poison[0] = pg.rank() == poisonRank && s.step() + 1 == poisonStep;
                             sleep(stepDelayMs); // gives the kill-and-restart test time to strike mid-run
                         });
                 if (checkpointEvery > 0) {

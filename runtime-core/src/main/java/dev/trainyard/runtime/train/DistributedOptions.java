@@ -14,9 +14,11 @@ import java.util.Optional;
  * @param compression       FLOAT32 (none), FLOAT16 or BFLOAT16 on the wire
  * @param accumulationSteps micro-batches per optimizer step: gradients of the first k-1 are not synchronized
  * @param metricsFile       where per-step timings are appended as JSON lines (empty: not written)
+ * @param nonFinite         what a step does when some rank's gradients hold NaN or infinity
  */
 public record DistributedOptions(long bucketBytes, long firstBucketBytes, boolean overlap, int stages,
-                                 DataType compression, int accumulationSteps, Optional<Path> metricsFile) {
+                                 DataType compression, int accumulationSteps, Optional<Path> metricsFile,
+                                 NonFinitePolicy nonFinite) {
 
     public DistributedOptions {
         if (bucketBytes < 4096 || firstBucketBytes < 4096) {
@@ -31,34 +33,38 @@ public record DistributedOptions(long bucketBytes, long firstBucketBytes, boolea
     }
 
     public static DistributedOptions defaults() {
-        return new DistributedOptions(25L << 20, 1L << 20, true, 4, DataType.FLOAT32, 1, Optional.empty());
+        return new DistributedOptions(25L << 20, 1L << 20, true, 4, DataType.FLOAT32, 1, Optional.empty(), NonFinitePolicy.SKIP_STEP);
     }
 
     public DistributedOptions withBucketBytes(long bytes) {
-        return new DistributedOptions(bytes, Math.min(firstBucketBytes, bytes), overlap, stages, compression, accumulationSteps, metricsFile);
+        return new DistributedOptions(bytes, Math.min(firstBucketBytes, bytes), overlap, stages, compression, accumulationSteps, metricsFile, nonFinite);
     }
 
     public DistributedOptions withFirstBucketBytes(long bytes) {
-        return new DistributedOptions(bucketBytes, bytes, overlap, stages, compression, accumulationSteps, metricsFile);
+        return new DistributedOptions(bucketBytes, bytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite);
     }
 
     public DistributedOptions withOverlap(boolean on) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, on, stages, compression, accumulationSteps, metricsFile);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, on, stages, compression, accumulationSteps, metricsFile, nonFinite);
     }
 
     public DistributedOptions withStages(int k) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, k, compression, accumulationSteps, metricsFile);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, k, compression, accumulationSteps, metricsFile, nonFinite);
     }
 
     public DistributedOptions withCompression(DataType wire) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, wire, accumulationSteps, metricsFile);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, wire, accumulationSteps, metricsFile, nonFinite);
     }
 
     public DistributedOptions withAccumulationSteps(int k) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, k, metricsFile);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, k, metricsFile, nonFinite);
     }
 
     public DistributedOptions withMetricsFile(Path file) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, Optional.of(file));
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, Optional.of(file), nonFinite);
+    }
+
+    public DistributedOptions withNonFinitePolicy(NonFinitePolicy policy) {
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, policy);
     }
 }

@@ -44,6 +44,7 @@ public class DistributedTrainer extends Trainer {
 
     private long stepCalls;
     private long steps;
+    private long skippedSteps;
     private boolean noSync;
     private long samples;
     /** End of the last backward or step: from here to the next forward the worker waited for data. */
@@ -86,7 +87,8 @@ public class DistributedTrainer extends Trainer {
         BucketPlan plan = BucketPlan.build(block.getParameters(), stages, options.firstBucketBytes(), options.bucketBytes());
         ParameterSync.requireSamePlan(plan, group.communicator(), group.rank());
         ParameterSync.broadcastFromRank0(block, group.communicator());
-        buckets = new GradientBuckets(plan, group.communicator(), group.worldSize(), options.compression());
+        buckets = new GradientBuckets(plan, group.communicator(), group.worldSize(), options.compression(),
+                options.nonFinite() != NonFinitePolicy.OFF);
         stageInputs = new NDList[stages.count()];
         stageOutputs = new NDList[stages.count()];
         metricsFile().ifPresent(f -> {
@@ -183,7 +185,8 @@ public class DistributedTrainer extends Trainer {
         @Override
         public void backward(NDArray target) {
             long t0 = System.nanoTime();
-            boolean sync = !noSync && group.worldSize() > 1
+            // with one rank "launching" only checks the gradients (GradientBuckets sends nothing)
+            boolean sync = !noSync && (group.worldSize() > 1 || options.nonFinite() != NonFinitePolicy.OFF)
                     && stepCalls % options.accumulationSteps() == options.accumulationSteps() - 1;
             inner.backward(target);
             int k = stages.count();
@@ -227,17 +230,45 @@ public class DistributedTrainer extends Trainer {
         }
         long exposed = buckets.awaitAll();
         long t0 = System.nanoTime();
-        super.step();
-        long t1 = System.nanoTime();
         steps++;
+        boolean skip = buckets.stepHadNonFinite();
+        if (skip) {
+            skipNonFiniteStep();
+        } else {
+            super.step();
+        }
+        long t1 = System.nanoTime();
         last = new StepMetrics(steps, samples, dataWaitNanos / 1e9, forwardNanos / 1e9, backwardNanos / 1e9,
-                exposed / 1e9, (t1 - t0) / 1e9, buckets.lastCommNanos() / 1e9, group.worldSize() > 1 ? buckets.bytesPerStep() : 0);
+                exposed / 1e9, (t1 - t0) / 1e9, buckets.lastCommNanos() / 1e9, group.worldSize() > 1 ? buckets.bytesPerStep() : 0, skip);
         writeMetrics(last);
         samples = 0;
         dataWaitNanos = 0;
         forwardNanos = 0;
         backwardNanos = 0;
         idleSince = System.nanoTime();
+    }
+
+    /**
+     * Every rank sees the same verdict (the non-finite flag travels inside the averaged buckets), so
+     * every rank skips the same step and parameters stay identical.
+     */
+    private void skipNonFiniteStep() {
+        skippedSteps++;
+        String where = buckets.localNonFiniteParameter();
+        String what = where != null
+                ? "rank " + group.rank() + ": non-finite gradient (NaN or infinity) in parameter " + where + " at step " + steps
+                : "rank " + group.rank() + ": step " + steps + ": another rank's gradients were non-finite";
+        if (options.nonFinite() == NonFinitePolicy.FAIL) {
+            throw new IllegalStateException(what + " (policy fail)");
+        }
+        System.err.println("trainyard: " + what + "; the step is skipped on every rank (policy skip-step; "
+                + skippedSteps + " skipped so far)");
+        buckets.zeroAll();
+    }
+
+    /** Steps skipped because some rank's gradients were non-finite. */
+    public long skippedSteps() {
+        return skippedSteps;
     }
 
     private void writeMetrics(StepMetrics m) {

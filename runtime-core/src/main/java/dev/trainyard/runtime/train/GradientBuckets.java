@@ -34,8 +34,14 @@ final class GradientBuckets {
     private final Work[] inFlight;
     private final long[] launchNanos;
     private long commNanos;
+    /** One float after each bucket's gradients: 1 where this rank saw a non-finite value; averaged with them, > 0 on every rank if any rank did. */
+    private final boolean checkFinite;
+    private final boolean[] launched;
+    private final int[] localNonFinite;
+    private boolean stepNonFinite;
+    private String localNonFiniteParameter;
 
-    GradientBuckets(BucketPlan plan, Communicator comm, int worldSize, DataType wire) {
+    GradientBuckets(BucketPlan plan, Communicator comm, int worldSize, DataType wire, boolean checkFinite) {
         if (wire != DataType.FLOAT32 && wire != DataType.FLOAT16 && wire != DataType.BFLOAT16) {
             throw new IllegalArgumentException("gradient compression must be FLOAT16 or BFLOAT16 (or none), got " + wire);
         }
@@ -49,10 +55,13 @@ final class GradientBuckets {
         bound = new boolean[n];
         inFlight = new Work[n];
         launchNanos = new long[n];
+        this.checkFinite = checkFinite;
+        launched = new boolean[n];
+        localNonFinite = new int[n];
         for (BucketPlan.Bucket b : plan.buckets()) {
-            flat[b.index()] = ByteBuffer.allocateDirect(b.bytes()).order(ByteOrder.nativeOrder());
+            flat[b.index()] = ByteBuffer.allocateDirect(b.bytes() + Float.BYTES).order(ByteOrder.nativeOrder());
             if (wire != DataType.FLOAT32) {
-                packed[b.index()] = ByteBuffer.allocateDirect(b.bytes() / 2).order(ByteOrder.nativeOrder());
+                packed[b.index()] = ByteBuffer.allocateDirect((b.bytes() + Float.BYTES) / 2).order(ByteOrder.nativeOrder());
             }
         }
     }
@@ -80,6 +89,14 @@ final class GradientBuckets {
         int i = b.index();
         if (!bound[i]) {
             bind(b);
+        }
+        if (checkFinite) {
+            localNonFinite[i] = firstNonFinite(flat[i], b.bytes() / Float.BYTES);
+            flat[i].putFloat(b.bytes(), localNonFinite[i] >= 0 ? 1f : 0f);
+        }
+        launched[i] = true;
+        if (worldSize == 1) {
+            return; // nothing to average: the bucket is only checked
         }
         launchNanos[i] = System.nanoTime();
         if (wire == DataType.FLOAT32) {
@@ -125,7 +142,67 @@ final class GradientBuckets {
                 }
             }
         }
-        return System.nanoTime() - t0;
+        long waited = System.nanoTime() - t0;
+        collectNonFinite();
+        return waited;
+    }
+
+    private void collectNonFinite() {
+        stepNonFinite = false;
+        localNonFiniteParameter = null;
+        for (BucketPlan.Bucket b : plan.buckets()) {
+            int i = b.index();
+            if (checkFinite && launched[i]) {
+                stepNonFinite |= flat[i].getFloat(b.bytes()) > 0;
+                if (localNonFinite[i] >= 0 && localNonFiniteParameter == null) {
+                    localNonFiniteParameter = parameterAt(b, localNonFinite[i] * Float.BYTES);
+                }
+            }
+            launched[i] = false;
+        }
+    }
+
+    /** True if some rank's gradients held NaN or infinity in the step just awaited. */
+    boolean stepHadNonFinite() {
+        return stepNonFinite;
+    }
+
+    /** The first parameter whose gradient was non-finite on this rank in that step, or null. */
+    String localNonFiniteParameter() {
+        return localNonFiniteParameter;
+    }
+
+    /** Zeroes every gradient (a skipped step must not carry its gradients into the next one). */
+    void zeroAll() {
+        for (ByteBuffer f : flat) {
+            for (int j = 0; j + Long.BYTES <= f.capacity(); j += Long.BYTES) {
+                f.putLong(j, 0L);
+            }
+            for (int j = f.capacity() & ~7; j < f.capacity(); j++) {
+                f.put(j, (byte) 0);
+            }
+        }
+    }
+
+    private static String parameterAt(BucketPlan.Bucket b, int offsetBytes) {
+        for (BucketPlan.Slot s : b.slots()) {
+            if (offsetBytes >= s.offsetBytes() && offsetBytes < s.offsetBytes() + s.bytes()) {
+                return s.name();
+            }
+        }
+        return "?";
+    }
+
+    /** Index of the first NaN or infinity among the first {@code count} floats, or -1. */
+    private static int firstNonFinite(ByteBuffer bucket, int count) {
+        FloatBuffer f = bucket.clear().asFloatBuffer();
+        for (int j = 0; j < count; j++) {
+            float v = f.get(j);
+            if (v - v != 0) { // NaN - NaN and inf - inf are NaN; every finite value gives 0
+                return j;
+            }
+        }
+        return -1;
     }
 
     /** How long the last awaited step had at least one all-reduce in flight. */
