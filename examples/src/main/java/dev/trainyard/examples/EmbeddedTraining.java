@@ -39,8 +39,8 @@ public final class EmbeddedTraining {
             model.setBlock(Models.mlp());
             NDManager manager = model.getNDManager();
             DistributedSampler sampler = new DistributedSampler(64, group.rank(), group.worldSize(), 7, true, DistributedSampler.Uneven.PAD);
-            ArrayDataset train = arrays(manager, trainSet).setSampling(sampler).build();
-            ArrayDataset test = arrays(manager, testSet).setSampling(1000, false).build();
+            ArrayDataset train = trainSet.toDataset(manager, new Shape(FashionMnistData.PIXELS)).setSampling(sampler).build();
+            ArrayDataset test = testSet.toDataset(manager, new Shape(FashionMnistData.PIXELS)).setSampling(1000, false).build();
             DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.001f)).build())
                     .addEvaluator(new Accuracy())
@@ -52,15 +52,6 @@ public final class EmbeddedTraining {
                 return result.getValidateEvaluation("Accuracy");
             }
         }
-    }
-
-    private static ArrayDataset.Builder arrays(NDManager manager, FashionMnistData d) {
-        float[] labels = new float[d.count()];
-        for (int i = 0; i < labels.length; i++) {
-            labels[i] = d.labels()[i];
-        }
-        return new ArrayDataset.Builder().setData(manager.create(d.images(), new Shape(d.count(), FashionMnistData.PIXELS)))
-                .optLabels(manager.create(labels));
     }
 
     public static void main(String[] args) throws IOException, TranslateException {

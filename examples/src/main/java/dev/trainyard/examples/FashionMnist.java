@@ -4,7 +4,6 @@ import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.dataset.ArrayDataset;
 import ai.djl.training.dataset.Batch;
@@ -84,8 +83,8 @@ public final class FashionMnist implements Callable<Integer> {
                 m.setBlock(Models.build(model));
                 NDManager manager = m.getNDManager();
                 DistributedSampler sampler = new DistributedSampler(batchSize, pg.rank(), pg.worldSize(), seed, true, DistributedSampler.Uneven.PAD);
-                ArrayDataset train = dataset(manager, trainSet).setSampling(sampler).optPrefetchNumber(4).build();
-                ArrayDataset test = dataset(manager, testSet).setSampling(1000, false).build();
+                ArrayDataset train = trainSet.toDataset(manager, Models.inputShape(model).slice(1)).setSampling(sampler).optPrefetchNumber(4).build();
+                ArrayDataset test = testSet.toDataset(manager, Models.inputShape(model).slice(1)).setSampling(1000, false).build();
                 DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                         .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(lr)).build())
                         .optExecutorService(prefetch);
@@ -129,15 +128,6 @@ public final class FashionMnist implements Callable<Integer> {
                     + "or pass --data DIR; training on a synthetic set of the same shape instead");
         }
         return FashionMnistData.synthetic(train ? Math.min(limit, 60000) : 10000, train ? 1 : 2);
-    }
-
-    private ArrayDataset.Builder dataset(NDManager manager, FashionMnistData d) {
-        Shape shape = model.equalsIgnoreCase("cnn") ? new Shape(d.count(), 1, 28, 28) : new Shape(d.count(), 28 * 28);
-        float[] labels = new float[d.count()];
-        for (int i = 0; i < labels.length; i++) {
-            labels[i] = d.labels()[i];
-        }
-        return new ArrayDataset.Builder().setData(manager.create(d.images(), shape)).optLabels(manager.create(labels));
     }
 
     /** Share of test samples whose highest-scoring class is the label. */

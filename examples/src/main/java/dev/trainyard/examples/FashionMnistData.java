@@ -1,5 +1,8 @@
 package dev.trainyard.examples;
 
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.dataset.ArrayDataset;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,6 +31,16 @@ record FashionMnistData(float[] images, int[] labels, int count, boolean synthet
     }
 
     /** True if {@code dir} holds all four files (compressed or not). */
+    /** The set as a DJL dataset builder: images of {@code sampleShape} each (flat 784 or 1x28x28), float labels. */
+    ArrayDataset.Builder toDataset(NDManager manager, Shape sampleShape) {
+        float[] floatLabels = new float[count];
+        for (int i = 0; i < count; i++) {
+            floatLabels[i] = labels[i];
+        }
+        return new ArrayDataset.Builder().setData(manager.create(images, new Shape(count).addAll(sampleShape)))
+                .optLabels(manager.create(floatLabels));
+    }
+
     static boolean present(Path dir) {
         for (String f : new String[] {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
             if (!Files.isReadable(dir.resolve(f)) && !Files.isReadable(dir.resolve(f + ".gz"))) {

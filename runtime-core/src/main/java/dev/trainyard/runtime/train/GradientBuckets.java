@@ -28,6 +28,9 @@ final class GradientBuckets {
     private final DataType wire;
     private final ByteBuffer[] flat;
     private final ByteBuffer[] packed;
+    /** Views of {@code flat} and {@code packed}, made once so a step allocates nothing. */
+    private final FloatBuffer[] flatFloats;
+    private final ShortBuffer[] packedHalves;
     private final boolean[] bound;
     /** Strong references to the slices gradients now live in (native code does not hold the Java buffer). */
     private final List<ByteBuffer> slices = new ArrayList<>();
@@ -52,6 +55,8 @@ final class GradientBuckets {
         int n = plan.buckets().size();
         flat = new ByteBuffer[n];
         packed = new ByteBuffer[n];
+        flatFloats = new FloatBuffer[n];
+        packedHalves = new ShortBuffer[n];
         bound = new boolean[n];
         inFlight = new Work[n];
         launchNanos = new long[n];
@@ -60,8 +65,10 @@ final class GradientBuckets {
         localNonFinite = new int[n];
         for (BucketPlan.Bucket b : plan.buckets()) {
             flat[b.index()] = ByteBuffer.allocateDirect(b.bytes() + Float.BYTES).order(ByteOrder.nativeOrder());
+            flatFloats[b.index()] = flat[b.index()].asFloatBuffer();
             if (wire != DataType.FLOAT32) {
                 packed[b.index()] = ByteBuffer.allocateDirect((b.bytes() + Float.BYTES) / 2).order(ByteOrder.nativeOrder());
+                packedHalves[b.index()] = packed[b.index()].asShortBuffer();
             }
         }
     }
@@ -91,7 +98,7 @@ final class GradientBuckets {
             bind(b);
         }
         if (checkFinite) {
-            localNonFinite[i] = firstNonFinite(flat[i], b.bytes() / Float.BYTES);
+            localNonFinite[i] = firstNonFinite(flatFloats[i], b.bytes() / Float.BYTES);
             flat[i].putFloat(b.bytes(), localNonFinite[i] >= 0 ? 1f : 0f);
         }
         launched[i] = true;
@@ -102,7 +109,7 @@ final class GradientBuckets {
         if (wire == DataType.FLOAT32) {
             inFlight[i] = comm.allReduceAsync(flat[i].clear(), DataType.FLOAT32, ReduceOp.AVG);
         } else {
-            pack(flat[i], packed[i]);
+            pack(flatFloats[i], packedHalves[i]);
             inFlight[i] = comm.allReduceAsync(packed[i].clear(), wire, ReduceOp.SUM);
         }
     }
@@ -138,7 +145,7 @@ final class GradientBuckets {
                 commNanos += Math.max(0, busyUntil - from);
                 inFlight[i] = null;
                 if (wire != DataType.FLOAT32) {
-                    unpack(packed[i], flat[i]);
+                    unpack(packedHalves[i], flatFloats[i]);
                 }
             }
         }
@@ -194,8 +201,7 @@ final class GradientBuckets {
     }
 
     /** Index of the first NaN or infinity among the first {@code count} floats, or -1. */
-    private static int firstNonFinite(ByteBuffer bucket, int count) {
-        FloatBuffer f = bucket.clear().asFloatBuffer();
+    private static int firstNonFinite(FloatBuffer f, int count) {
         for (int j = 0; j < count; j++) {
             float v = f.get(j);
             if (v - v != 0) { // NaN - NaN and inf - inf are NaN; every finite value gives 0
@@ -214,9 +220,7 @@ final class GradientBuckets {
         return wire == DataType.FLOAT32 ? plan.totalBytes() : plan.totalBytes() / 2;
     }
 
-    private void pack(ByteBuffer from, ByteBuffer to) {
-        FloatBuffer f = from.clear().asFloatBuffer();
-        ShortBuffer h = to.clear().asShortBuffer();
+    private void pack(FloatBuffer f, ShortBuffer h) {
         float scale = 1f / worldSize;
         for (int j = 0; j < f.limit(); j++) {
             float v = f.get(j) * scale;
@@ -224,9 +228,7 @@ final class GradientBuckets {
         }
     }
 
-    private void unpack(ByteBuffer from, ByteBuffer to) {
-        ShortBuffer h = from.clear().asShortBuffer();
-        FloatBuffer f = to.clear().asFloatBuffer();
+    private void unpack(ShortBuffer h, FloatBuffer f) {
         for (int j = 0; j < f.limit(); j++) {
             f.put(j, wire == DataType.FLOAT16 ? HalfFloats.float16ToFloat(h.get(j)) : HalfFloats.bfloat16ToFloat(h.get(j)));
         }
