@@ -116,13 +116,25 @@ final class JobRendezvous {
 
     /** Says this node has read the outcome and will not touch the store again. */
     void leave() {
-        store.add(prefix + "left", 1);
+        store.setString(prefix + "left/" + plan.nodeRank(), "1");
     }
 
-    /** Node 0: waits (briefly) until every node has read the outcome before the store goes away. */
-    void awaitAllLeft(Duration timeout) {
+    /**
+     * Node 0: waits (briefly) until every node has read the outcome before the store goes away,
+     * but not for nodes that have gone silent (cut off or dead): they cannot read it anyway.
+     */
+    void awaitAllLeft(Duration timeout, Duration silentAfter) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (store.add(prefix + "left", 0) < plan.nnodes() && System.nanoTime() < deadline) {
+        while (System.nanoTime() < deadline) {
+            List<Integer> waiting = new ArrayList<>();
+            for (int n = 0; n < plan.nnodes(); n++) {
+                if (!store.check(List.of(prefix + "left/" + n))) {
+                    waiting.add(n);
+                }
+            }
+            if (waiting.isEmpty() || silentNodes(silentAfter).containsAll(waiting)) {
+                return;
+            }
             Launcher.sleep(Duration.ofMillis(100));
         }
     }

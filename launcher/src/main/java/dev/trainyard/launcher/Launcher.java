@@ -4,9 +4,11 @@ import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.Store;
 import dev.trainyard.collectives.store.StoreException;
 import dev.trainyard.collectives.store.StoreServer;
+import dev.trainyard.runtime.ErrorFile;
 import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +27,11 @@ final class Launcher {
     private static final Duration NODE_SILENT_AFTER = Duration.ofSeconds(15);
     /** A store that has not answered for this long is gone: node 0's launcher died. */
     private static final Duration STORE_LOST_AFTER = Duration.ofSeconds(15);
+    /** Short, so a supervisor cut off from the store still notices its own workers' failures promptly. */
+    private static final Duration STORE_CALL_DEADLINE = Duration.ofSeconds(3);
     private static final Duration LEAVE_WAIT = Duration.ofSeconds(10);
+    /** Enough for the cause and its first frames; the full trace stays in the error file. */
+    private static final int MAX_TRACE_LINES = 60;
 
     private final LaunchPlan plan;
     private final Object lifecycle = new Object();
@@ -114,6 +120,7 @@ final class Launcher {
             group.stop(plan.gracePeriod());
             say(failure.summary());
             failure.detail().forEach(l -> say(l));
+            record(failure, generation);
             if (generation < plan.maxRestarts() && !isSignalled()) {
                 say("restarting the group (restart " + (generation + 1) + " of " + plan.maxRestarts() + ")");
                 continue;
@@ -132,7 +139,7 @@ final class Launcher {
             try {
                 Optional<WorkerGroup.Exit> local = group.firstFailure();
                 if (local.isPresent()) {
-                    return rdzv.reportFailure(describe(local.get()));
+                    return shareFailure(rdzv, describe(local.get()));
                 }
                 Optional<JobFailure> remote = rdzv.failure();
                 if (remote.isPresent()) {
@@ -168,21 +175,54 @@ final class Launcher {
         }
     }
 
+    /** The generation's first failure, ours or another node's; ours alone when the store cannot be reached (network cut). */
+    private JobFailure shareFailure(JobRendezvous rdzv, JobFailure ours) {
+        try {
+            return rdzv.reportFailure(ours);
+        } catch (StoreException e) {
+            say("cannot tell the other nodes through the rendezvous store at " + plan.masterAddr() + ":" + plan.masterPort()
+                    + " (" + e.getMessage() + "); they detect the failure by their own timeouts");
+            return ours;
+        }
+    }
+
     private JobFailure describe(WorkerGroup.Exit exit) {
         Worker w = exit.worker();
         String summary = String.format("rank %d (node %d, pid %d) failed first: %s after %.1f s", w.rank(),
                 plan.nodeRank(), w.process().pid(), ExitStatus.describe(exit.code()), w.secondsSinceStart());
         List<String> detail = new ArrayList<>();
-        detail.add("last lines of " + w.log() + ":");
-        w.tail().forEach(l -> detail.add("    " + l));
+        Path errorFile = ErrorFile.of(plan.runDir(), w.rank());
+        Optional<List<String>> error = ErrorFile.read(errorFile);
+        if (error.isPresent()) {
+            List<String> trace = error.get();
+            detail.add("its exception (" + errorFile + "):");
+            trace.stream().limit(MAX_TRACE_LINES).forEach(l -> detail.add("    " + l));
+            if (trace.size() > MAX_TRACE_LINES) {
+                detail.add("    ... " + (trace.size() - MAX_TRACE_LINES) + " more lines in " + errorFile);
+            }
+        } else {
+            detail.add("last lines of " + w.log() + ":");
+            w.tail().forEach(l -> detail.add("    " + l));
+        }
         return new JobFailure(exit.code(), summary, detail);
+    }
+
+    /** {@code RUN_DIR/failure-attempt-K.txt}: what the console said, kept with the run for its report. */
+    private void record(JobFailure failure, int generation) {
+        List<String> lines = new ArrayList<>(List.of("exit code " + failure.exitCode(), failure.summary()));
+        lines.addAll(failure.detail());
+        try {
+            Files.write(plan.runDir().resolve("failure-attempt-" + (generation + 1) + ".txt"), lines);
+        } catch (IOException e) {
+            say("cannot record the failure in " + plan.runDir() + ": " + e.getMessage());
+        }
     }
 
     private void leave(JobRendezvous rdzv) {
         try {
             rdzv.leave();
             if (plan.hostsStore()) {
-                rdzv.awaitAllLeft(LEAVE_WAIT);
+                rdzv.awaitAllLeft(LEAVE_WAIT, Duration.ofSeconds(3));
             }
         } catch (StoreException e) {
             // the outcome is known; a store gone at this point costs nothing
@@ -191,7 +231,7 @@ final class Launcher {
 
     /** Other nodes wait for node 0's store (it may start later), but not past the rendezvous timeout. */
     private Store connectToStore() {
-        GrpcStore store = new GrpcStore(plan.masterAddr(), plan.masterPort(), plan.token(), plan.rendezvousTimeout());
+        GrpcStore store = new GrpcStore(plan.masterAddr(), plan.masterPort(), plan.token(), plan.rendezvousTimeout(), STORE_CALL_DEADLINE);
         long deadline = System.nanoTime() + plan.rendezvousTimeout().toNanos();
         while (true) {
             try {

@@ -1,9 +1,13 @@
 package dev.trainyard.launcher;
 
 import dev.trainyard.runtime.Durations;
+import dev.trainyard.runtime.ErrorFile;
 import dev.trainyard.runtime.WorkerEnv;
 import dev.trainyard.runtime.WorkerMain;
 import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,6 +41,7 @@ final class WorkerGroup {
         try {
             for (int local = 0; local < plan.nprocPerNode(); local++) {
                 int rank = plan.globalRank(local);
+                Files.deleteIfExists(ErrorFile.of(plan.runDir(), rank)); // an earlier attempt's error is not this one's
                 List<String> cmd = new ArrayList<>(ProcessTree.sessionLeaderPrefix());
                 cmd.add(java);
                 cmd.addAll(plan.jvmOpts());
@@ -47,6 +52,9 @@ final class WorkerGroup {
                         "=== trainyard: rank " + rank + ", attempt " + (generation + 1) + " ===", console);
                 group.add(w);
             }
+        } catch (IOException e) {
+            group.stop(plan.gracePeriod());
+            throw new UncheckedIOException("cannot clear an earlier error file in " + plan.runDir() + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             group.stop(plan.gracePeriod());
             throw e;

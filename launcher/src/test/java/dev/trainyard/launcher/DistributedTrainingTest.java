@@ -162,6 +162,29 @@ class DistributedTrainingTest {
         }
     }
 
+    @Test
+    void aFrozenWorkerIsNamedByTheCollectiveTimeoutAndNothingIsLeftBehind() throws Exception {
+        List<String> args = List.of("--nproc-per-node", "2", "--collective-timeout", "4s", "--grace-period", "2s",
+                "--run-dir", tmp.resolve("frozen").toString(), TrainingWorker.class.getName(),
+                "--batch", "8", "--samples", "512", "--epochs", "50", "--step-delay-ms", "40");
+        try (LauncherProcess l = LauncherProcess.start(args)) {
+            l.awaitLines(s -> s.startsWith("[rank 1] step 5 digest"), 1, RUN);
+            long frozen = l.pidOfRank(1);
+            assertEquals(0, new ProcessBuilder("kill", "-STOP", Long.toString(frozen)).start().waitFor());
+            long frozenAt = System.nanoTime();
+            assertEquals(1, l.awaitExit(RUN), l.output());
+            double seconds = (System.nanoTime() - frozenAt) / 1e9;
+            String out = l.output();
+            assertTrue(out.contains("rank 0 (node 0, pid " + l.pidOfRank(0) + ") failed first: exit code 1"), out);
+            assertTrue(out.matches("(?s).*rank 1 at 127\\.0\\.0\\.1:\\d+ does not answer \\(frozen, dead or unreachable\\).*"), out);
+            assertTrue(out.contains("Ranks that did not deliver: [1]"), out);
+            // collective timeout 4 s + progress query 2 s + SIGKILL after the 2 s grace (SIGTERM waits while stopped) + margin
+            assertTrue(seconds < 4 + 2 + 2 + 6, "took " + seconds + " s");
+            LauncherProcess.assertAllGone(l.reportedPids(), Duration.ofSeconds(2));
+            System.out.printf("frozen worker: launcher exited %.1f s after SIGSTOP (collective timeout 4 s)%n", seconds);
+        }
+    }
+
     private static String finalDigest(String output) {
         Matcher m = FINAL.matcher(output);
         String last = null;

@@ -62,6 +62,22 @@ class LauncherTest {
     }
 
     @Test
+    void aWorkersExceptionReachesTheConsoleAndTheFailureRecord() throws Exception {
+        try (LauncherProcess l = LauncherProcess.start(args("--nproc-per-node", "2", ScriptedWorker.class.getName(),
+                "--throw-rank", "1", "--stay"))) {
+            assertEquals(1, l.awaitExit(RUN), l.output());
+            String out = l.output();
+            assertTrue(out.contains("rank 1 (node 0, pid " + l.pidOfRank(1) + ") failed first: exit code 1"), out);
+            // the first line of a 40-frame trace is beyond the 20-line log tail: it came from the error file
+            assertTrue(out.contains("trainyard:     java.lang.IllegalStateException: the data shard is empty"), out);
+            assertTrue(out.contains("trainyard:     Caused by: java.io.FileNotFoundException: /data/shard-7"), out);
+            String record = Files.readString(tmp.resolve("run").resolve("failure-attempt-1.txt"));
+            assertTrue(record.startsWith("exit code 1\n") && record.contains("the data shard is empty"), record);
+            LauncherProcess.assertAllGone(l.reportedPids(), Duration.ofSeconds(2));
+        }
+    }
+
+    @Test
     void workerKilledMidCollectiveStopsTheOthersWithinTheGracePeriod() throws Exception {
         try (LauncherProcess l = LauncherProcess.start(args("--nproc-per-node", "3", "--example", "allreduce",
                 "--", "--iterations", "1000000", "--elements", "50000"))) {

@@ -10,7 +10,7 @@ import java.util.List;
  * A worker whose behaviour the launcher tests choose by arguments:
  * {@code --fail-rank R --code C} (rank R exits with C), {@code --first-attempt-only} (fail only
  * before any restart), {@code --spawn-child} (start a {@code sleep} child), {@code --stay} (keep
- * running until stopped), {@code --print-env}. Prints {@code ready rank R pid P restart K} once joined.
+ * running until stopped), {@code --print-env}, {@code --throw-rank R} (rank R throws from deep in its stack). Prints {@code ready rank R pid P restart K} once joined.
  */
 public final class ScriptedWorker {
     private ScriptedWorker() {
@@ -40,12 +40,27 @@ public final class ScriptedWorker {
                 System.out.println("rank " + pg.rank() + " exits on purpose");
                 System.exit(Integer.parseInt(a.get(a.indexOf("--code") + 1)));
             }
+            if (pg.rank() == intArg(a, "--throw-rank")) {
+                throwFromDeepInside(40);
+            }
             if (a.contains("--stay")) {
                 Thread.sleep(Long.MAX_VALUE);
             }
             pg.communicator().barrier();
             System.out.println("rank " + pg.rank() + " done");
         }
+    }
+
+    private static int intArg(List<String> a, String name) {
+        return a.contains(name) ? Integer.parseInt(a.get(a.indexOf(name) + 1)) : -1;
+    }
+
+    /** A trace longer than the launcher's log tail, so only the error file can carry its first line. */
+    private static void throwFromDeepInside(int depth) {
+        if (depth == 0) {
+            throw new IllegalStateException("the data shard is empty", new java.io.FileNotFoundException("/data/shard-7"));
+        }
+        throwFromDeepInside(depth - 1);
     }
 
     private static Process spawnSleep() throws IOException {

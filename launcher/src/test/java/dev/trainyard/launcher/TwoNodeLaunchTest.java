@@ -74,4 +74,33 @@ class TwoNodeLaunchTest {
             LauncherProcess.assertAllGone(n1.reportedPids(), Duration.ofSeconds(2));
         }
     }
+
+    @Test
+    void aNetworkCutIsDetectedWithinTheTimeoutNamingTheUnreachableHost() throws Exception {
+        String[] worker = {"--collective-timeout", "4s", "--example", "allreduce", "--", "--iterations", "100000000", "--elements", "20000"};
+        try (SimulatedCluster hosts = SimulatedCluster.create(2, Optional.empty());
+             LauncherProcess n0 = node(hosts, 0, worker);
+             LauncherProcess n1 = node(hosts, 1, worker)) {
+            n0.awaitLines(l -> l.contains(" ready (pid "), 2, RUN);
+            n1.awaitLines(l -> l.contains(" ready (pid "), 2, RUN);
+            Thread.sleep(1000); // mid-run: collectives are flowing
+            hosts.cut(1);
+            long cutAt = System.nanoTime();
+            assertEquals(1, n0.awaitExit(RUN), n0.output());
+            double node0Seconds = (System.nanoTime() - cutAt) / 1e9;
+            assertEquals(1, n1.awaitExit(RUN), n1.output());
+            double node1Seconds = (System.nanoTime() - cutAt) / 1e9;
+            // node 0's workers name node 1's ranks by its address; node 1's name node 0's
+            assertTrue(n0.output().matches("(?s).*rank [23] at " + hosts.address(1).replace(".", "\\.") + ":\\d+ does not answer.*"), n0.output());
+            assertTrue(n1.output().matches("(?s).*rank [01] at " + hosts.address(0).replace(".", "\\.") + ":\\d+ does not answer.*"), n1.output());
+            // collective timeout 4 s + progress query 2 s + grace 3 s + margin; node 1 also waits out
+            // up to three 3 s store calls that cannot arrive (poll, heartbeat, failure report)
+            assertTrue(node0Seconds < 4 + 2 + 3 + 8, "node 0 took " + node0Seconds + " s:\n" + n0.output());
+            assertTrue(node1Seconds < 4 + 2 + 3 + 9 + 8, "node 1 took " + node1Seconds + " s");
+            LauncherProcess.assertAllGone(n0.reportedPids(), Duration.ofSeconds(2));
+            LauncherProcess.assertAllGone(n1.reportedPids(), Duration.ofSeconds(2));
+            System.out.printf("network cut: node 0 exited after %.1f s, node 1 after %.1f s (collective timeout 4 s)%n",
+                    node0Seconds, node1Seconds);
+        }
+    }
 }

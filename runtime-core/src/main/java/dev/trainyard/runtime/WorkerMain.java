@@ -3,6 +3,7 @@ package dev.trainyard.runtime;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
@@ -10,7 +11,8 @@ import java.util.Arrays;
  * the user's {@code main} it starts the {@link LauncherWatch} and a shutdown hook that takes the
  * worker's child processes down with it (SIGTERM from the launcher), so user code needs nothing
  * for the no-orphans guarantee. When {@code main} returns the JVM exits with 0 even if the program
- * left threads running; an uncaught exception prints its stack trace and exits with 1.
+ * left threads running; an uncaught exception prints its stack trace, records it in the
+ * {@link ErrorFile} for the launcher's report and exits with 1.
  */
 public final class WorkerMain {
     private WorkerMain() {
@@ -37,6 +39,7 @@ public final class WorkerMain {
         } catch (InvocationTargetException e) {
             System.err.print("trainyard worker: " + args[0] + ".main failed: ");
             e.getCause().printStackTrace();
+            recordError(args[0], e.getCause());
             status = 1;
         } catch (ReflectiveOperationException e) {
             System.err.println("trainyard worker: cannot run " + args[0] + ": " + e);
@@ -44,6 +47,15 @@ public final class WorkerMain {
         }
         System.out.flush();
         System.exit(status);
+    }
+
+    /** Leaves the stack trace where the launcher reports it from (only under the launcher). */
+    private static void recordError(String mainClass, Throwable error) {
+        String runDir = System.getenv(WorkerEnv.RUN_DIR);
+        String rank = System.getenv(WorkerEnv.RANK);
+        if (runDir != null && rank != null) {
+            ErrorFile.write(ErrorFile.of(Path.of(runDir), Integer.parseInt(rank.strip())), mainClass + ".main failed on rank " + rank.strip() + ":", error);
+        }
     }
 
     private static Method mainMethod(String className) throws ReflectiveOperationException {

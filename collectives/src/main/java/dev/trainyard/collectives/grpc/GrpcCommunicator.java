@@ -475,7 +475,8 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
 
     @Override
     public CollectiveException timedOut(Fingerprint fp, int waitingOn) {
-        return TimeoutDiagnosis.diagnose(rank, size, fp, options.timeout(), waitingOn, p -> control[p]);
+        return TimeoutDiagnosis.diagnose(rank, size, fp, options.timeout(), waitingOn, p -> control[p],
+                p -> channels[p].authority());
     }
 
     @Override

@@ -25,7 +25,8 @@ final class TimeoutDiagnosis {
     }
 
     static CollectiveTimeoutException diagnose(int rank, int size, Fingerprint fp, Duration timeout, int waitingOn,
-                                               IntFunction<PeerControlGrpc.PeerControlFutureStub> stubs) {
+                                               IntFunction<PeerControlGrpc.PeerControlFutureStub> stubs,
+                                               IntFunction<String> addresses) {
         List<ListenableFuture<ProgressReply>> replies = new ArrayList<>();
         for (int p = 0; p < size; p++) {
             replies.add(p == rank ? null : stubs.apply(p)
@@ -47,7 +48,9 @@ final class TimeoutDiagnosis {
                 }
             } catch (Exception e) {
                 culprits.add(p);
-                why.append("; rank ").append(p).append(" does not answer (frozen, dead or unreachable)");
+                // the address names the host, which is what an operator needs when a node is cut off
+                why.append("; rank ").append(p).append(" at ").append(addresses.apply(p))
+                        .append(" does not answer (frozen, dead or unreachable)");
             }
         }
         if (culprits.isEmpty() && waitingOn >= 0) {

@@ -23,7 +23,7 @@ import java.util.function.Supplier;
 
 /** Client of a {@link StoreServer}. Every call carries the job token and has a deadline. */
 public final class GrpcStore implements Store {
-    /** Deadline of calls that do not wait for keys; a store that does not answer by then is gone. */
+    /** Default deadline of calls that do not wait for keys; a store that does not answer by then is gone. */
     private static final Duration CALL_DEADLINE = Duration.ofSeconds(30);
     /** Extra time granted to waiting calls so the server's own timeout answers first. */
     private static final Duration WAIT_SLACK = Duration.ofSeconds(10);
@@ -32,10 +32,17 @@ public final class GrpcStore implements Store {
     private final ManagedChannel channel;
     private final StoreGrpc.StoreBlockingStub stub;
     private final Duration timeout;
+    private final Duration callDeadline;
 
     public GrpcStore(String host, int port, JobToken token, Duration timeout) {
+        this(host, port, token, timeout, CALL_DEADLINE);
+    }
+
+    /** @param callDeadline how long a call that does not wait for keys may take (a supervisor polling the store wants it short) */
+    public GrpcStore(String host, int port, JobToken token, Duration timeout, Duration callDeadline) {
         this.target = host + ":" + port;
         this.timeout = timeout;
+        this.callDeadline = callDeadline;
         this.channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
         this.stub = StoreGrpc.newBlockingStub(channel).withCallCredentials(token.callCredentials());
     }
@@ -62,7 +69,7 @@ public final class GrpcStore implements Store {
 
     @Override
     public void set(String key, byte[] value) {
-        call("set " + key, () -> stub(CALL_DEADLINE).set(
+        call("set " + key, () -> stub(callDeadline).set(
                 SetRequest.newBuilder().setKey(key).setValue(ByteString.copyFrom(value)).build()));
     }
 
@@ -87,26 +94,26 @@ public final class GrpcStore implements Store {
 
     @Override
     public long add(String key, long delta) {
-        return call("add " + key, () -> stub(CALL_DEADLINE).add(
+        return call("add " + key, () -> stub(callDeadline).add(
                 AddRequest.newBuilder().setKey(key).setDelta(delta).build())).getValue();
     }
 
     @Override
     public byte[] compareAndSet(String key, byte[] expected, byte[] desired) {
-        return call("compareAndSet " + key, () -> stub(CALL_DEADLINE).compareAndSet(CompareAndSetRequest.newBuilder()
+        return call("compareAndSet " + key, () -> stub(callDeadline).compareAndSet(CompareAndSetRequest.newBuilder()
                 .setKey(key).setExpected(ByteString.copyFrom(expected)).setDesired(ByteString.copyFrom(desired)).build()))
                 .getCurrent().toByteArray();
     }
 
     @Override
     public boolean delete(String key) {
-        return call("delete " + key, () -> stub(CALL_DEADLINE).delete(
+        return call("delete " + key, () -> stub(callDeadline).delete(
                 DeleteRequest.newBuilder().setKey(key).build())).getDeleted();
     }
 
     @Override
     public boolean check(List<String> keys) {
-        return call("check " + keys, () -> stub(CALL_DEADLINE).check(
+        return call("check " + keys, () -> stub(callDeadline).check(
                 CheckRequest.newBuilder().addAllKeys(keys).build())).getAllPresent();
     }
 

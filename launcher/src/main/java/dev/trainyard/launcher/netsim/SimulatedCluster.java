@@ -148,6 +148,11 @@ public final class SimulatedCluster implements AutoCloseable {
         return devices.get(host);
     }
 
+    /** Cuts host {@code i} off the network (its link goes down), as a failed switch port or cable would. */
+    public void cut(int host) throws IOException, InterruptedException {
+        ip("-n", namespaces.get(host), "link", "set", devices.get(host), "down");
+    }
+
     /** Command prefix that runs a program on host {@code i}. */
     public List<String> exec(int host) {
         return List.of("ip", "netns", "exec", namespaces.get(host));
