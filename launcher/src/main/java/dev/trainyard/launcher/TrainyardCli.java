@@ -22,6 +22,12 @@ public final class TrainyardCli implements Runnable {
         CommandLine cli = new CommandLine(new TrainyardCli());
         cli.setStopAtPositional(true);
         cli.getSubcommands().values().forEach(c -> c.setStopAtPositional(true));
+        // a mistyped value is one line naming it, not the whole usage text
+        cli.setParameterExceptionHandler((e, args1) -> {
+            String command = e.getCommandLine().getCommandName();
+            System.err.println("trainyard " + command + ": " + e.getMessage() + "; see 'trainyard " + command + " --help'");
+            return 2;
+        });
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof UsageException) {
                 System.err.println("trainyard " + cmd.getCommandName() + ": " + e.getMessage());

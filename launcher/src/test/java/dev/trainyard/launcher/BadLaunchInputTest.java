@@ -1,0 +1,112 @@
+package dev.trainyard.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every invalid {@code trainyard launch} input, through the real command line: exit code 2, one
+ * line on stderr naming the problem (and, where there is one, the fix), and nothing started.
+ */
+class BadLaunchInputTest {
+    @TempDir
+    static Path tmp;
+    private static String worldReadableToken;
+    private static String shortToken;
+    private static String jarWithoutMain;
+
+    @BeforeAll
+    static void files() throws IOException {
+        worldReadableToken = token("open.token", "0123456789abcdef0123456789abcdef", "rw-r--r--");
+        shortToken = token("short.token", "abc", "rw-------");
+        Manifest m = new Manifest();
+        m.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        Path jar = tmp.resolve("lib.jar");
+        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(out, m)) {
+            j.flush();
+        }
+        jarWithoutMain = jar.toString();
+    }
+
+    private static String token(String name, String value, String perms) throws IOException {
+        Path f = tmp.resolve(name);
+        Files.writeString(f, value);
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(perms));
+        return f.toString();
+    }
+
+    static Stream<Arguments> badInputs() {
+        String ex = "--example";
+        String ar = "allreduce";
+        return Stream.of(
+                Arguments.of(new String[] {"--nproc-per-node", "0", ex, ar}, "--nproc-per-node must be at least 1, got 0"),
+                Arguments.of(new String[] {"--nproc-per-node", "-3", ex, ar}, "--nproc-per-node must be at least 1, got -3"),
+                Arguments.of(new String[] {"--nproc-per-node", "two", ex, ar}, "Invalid value for option '--nproc-per-node': 'two' is not an int"),
+                Arguments.of(new String[] {"--nnodes", "0", ex, ar}, "--nnodes must be at least 1, got 0"),
+                Arguments.of(new String[] {"--nnodes", "2", "--node-rank", "2", "--bind", "127.0.0.1", ex, ar}, "--node-rank 2 is not below --nnodes 2"),
+                Arguments.of(new String[] {"--node-rank", "-1", ex, ar}, "--node-rank -1 is not below --nnodes 1"),
+                Arguments.of(new String[] {"--master-port", "70000", ex, ar}, "--master-port 70000 is not a port"),
+                Arguments.of(new String[] {"--master-port", "-1", ex, ar}, "--master-port -1 is not a port"),
+                Arguments.of(new String[] {"--max-restarts", "-1", ex, ar}, "--max-restarts must be 0 or more, got -1"),
+                Arguments.of(new String[] {"--timeout", "soon", ex, ar}, "--timeout: 'soon' is not a duration; write e.g. 500ms, 30s, 5m or 2h"),
+                Arguments.of(new String[] {"--timeout", "0s", ex, ar}, "--timeout: duration '0s' must be positive"),
+                Arguments.of(new String[] {"--collective-timeout", "5 minutes", ex, ar}, "--collective-timeout: '5 minutes' is not a duration"),
+                Arguments.of(new String[] {"--grace-period", "-5s", ex, ar}, "--grace-period: '-5s' is not a duration"),
+                Arguments.of(new String[] {"--backend", "mpi", ex, ar}, "--backend: unknown backend 'mpi'; choose auto, nccl or grpc"),
+                Arguments.of(new String[] {"--bind", "0.0.0.0", ex, ar}, "--bind 0.0.0.0 would listen on every interface"),
+                Arguments.of(new String[] {"--bind", "192.0.2.77", ex, ar}, "--bind 192.0.2.77 is not an address of this host"),
+                Arguments.of(new String[] {"--bind", "no-such-host.invalid", ex, ar}, "--bind no-such-host.invalid does not resolve"),
+                Arguments.of(new String[] {"--master-addr", "no-such-host.invalid", ex, ar}, "--master-addr no-such-host.invalid does not resolve"),
+                Arguments.of(new String[] {"--nnodes", "2", ex, ar}, "--bind is required with --nnodes 2"),
+                Arguments.of(new String[] {"--nnodes", "2", "--bind", "127.0.0.1", ex, ar}, "--token-file is required with several nodes"),
+                Arguments.of(new String[] {"--nnodes", "2", "--node-rank", "1", "--bind", "127.0.0.1", ex, ar}, "--master-addr is required with --nnodes 2"),
+                Arguments.of(new String[] {"--nnodes", "2", "--node-rank", "1", "--bind", "127.0.0.1", "--master-addr", "127.0.0.1", ex, ar},
+                        "--master-port is required on node 1"),
+                Arguments.of(new String[] {"--token-file", "/nonexistent/job.token", ex, ar}, "cannot be read (missing or no permission)"),
+                Arguments.of(new String[] {"--token-file", worldReadableToken, ex, ar}, "is readable by other users; run: chmod 600"),
+                Arguments.of(new String[] {"--token-file", shortToken, ex, ar}, "job token is too short"),
+                Arguments.of(new String[] {"com.example.Missing"}, "main class 'com.example.Missing' not found on the classpath"),
+                Arguments.of(new String[] {"java.lang.String"}, "class 'java.lang.String' has no main(String[]) method"),
+                Arguments.of(new String[] {ex, "mnist"}, "unknown example 'mnist'; available: allreduce, fashion-mnist"),
+                Arguments.of(new String[] {}, "nothing to launch"),
+                Arguments.of(new String[] {jarWithoutMain}, "names no Main-Class in its manifest"),
+                Arguments.of(new String[] {"/nonexistent/app.jar"}, "does not exist or cannot be read"),
+                Arguments.of(new String[] {"--no-such-flag", ex, ar}, "Unknown option: '--no-such-flag'"));
+    }
+
+    @ParameterizedTest(name = "{1}")
+    @MethodSource("badInputs")
+    void isRefusedWithOneClearLine(String[] launchArgs, String expected) {
+        String[] argv = Stream.concat(Stream.of("launch"), Stream.of(launchArgs)).toArray(String[]::new);
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        int code;
+        try {
+            System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            code = TrainyardCli.execute(argv);
+        } finally {
+            System.setErr(err);
+        }
+        String text = captured.toString(StandardCharsets.UTF_8).strip();
+        assertEquals(2, code, text);
+        assertEquals(1, text.lines().count(), "one line, got:\n" + text);
+        assertTrue(text.startsWith("trainyard launch: ") && text.contains(expected), text);
+    }
+}
