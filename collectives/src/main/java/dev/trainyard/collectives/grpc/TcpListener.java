@@ -4,11 +4,13 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.util.concurrent.Semaphore;
 import java.util.function.IntFunction;
 
 /** Accepts peers' raw TCP data-plane connections, authenticates them and hands them to their link. */
 final class TcpListener implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(TcpListener.class.getName());
+    static final int MAX_PENDING_HANDSHAKES = 32;
     private final ServerSocketChannel server;
     private final Thread acceptor;
 
@@ -29,7 +31,13 @@ final class TcpListener implements AutoCloseable {
         return server.socket().getLocalPort();
     }
 
+    /**
+     * Each handshake runs on its own short-lived thread, so a client that connects and then stalls
+     * (or trickles bytes) cannot hold up real peers for the handshake timeout; at most
+     * {@link #MAX_PENDING_HANDSHAKES} run at once, further connections are closed at once.
+     */
     private static void acceptLoop(ServerSocketChannel server, int rank, TcpHandshake handshake, IntFunction<TcpPeerLink> links) {
+        Semaphore pending = new Semaphore(MAX_PENDING_HANDSHAKES);
         while (server.isOpen()) {
             SocketChannel ch;
             try {
@@ -37,25 +45,47 @@ final class TcpListener implements AutoCloseable {
             } catch (IOException closed) {
                 return;
             }
-            String[] why = new String[1];
-            try {
-                ch.socket().setTcpNoDelay(true);
-                int sender = handshake.accept(ch, why);
-                if (sender < 0) {
-                    LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: refused a connection from {1}: {2}",
-                            rank, ch.socket().getRemoteSocketAddress(), why[0]);
-                } else if (!links.apply(sender).attachInbound(ch, rank)) {
-                    LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: refused a second connection from rank {1}", rank, sender);
-                    ch.close();
-                }
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: handshake failed: {1}", rank, e.getMessage());
-                try {
-                    ch.close();
-                } catch (IOException ignored) {
-                    // closing a broken socket
-                }
+            if (!pending.tryAcquire()) {
+                LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: refused a connection: {1} handshakes already pending",
+                        rank, MAX_PENDING_HANDSHAKES);
+                closeQuietly(ch);
+                continue;
             }
+            Thread t = new Thread(() -> {
+                try {
+                    authenticate(ch, rank, handshake, links);
+                } finally {
+                    pending.release();
+                }
+            }, "trainyard-tcp-handshake-rank-" + rank);
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    private static void authenticate(SocketChannel ch, int rank, TcpHandshake handshake, IntFunction<TcpPeerLink> links) {
+        String[] why = new String[1];
+        try {
+            ch.socket().setTcpNoDelay(true);
+            int sender = handshake.accept(ch, why);
+            if (sender < 0) {
+                LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: refused a connection from {1}: {2}",
+                        rank, ch.socket().getRemoteSocketAddress(), why[0]);
+            } else if (!links.apply(sender).attachInbound(ch, rank)) {
+                LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: refused a second connection from rank {1}", rank, sender);
+                ch.close();
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: handshake failed: {1}", rank, e.getMessage());
+            closeQuietly(ch);
+        }
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // closing a broken socket
         }
     }
 

@@ -26,11 +26,18 @@ import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /** Serves an {@link InMemoryStore} over gRPC; every call must carry the job token. Hosted by the launcher. */
 public final class StoreServer implements AutoCloseable {
+    /** Rendezvous values are small (addresses, counters, failure reports); anything larger is refused. */
+    static final int MAX_MESSAGE_BYTES = 4 << 20;
+    static final int MAX_KEY_CHARS = 1024;
+    /** Waits beyond a day are a client bug (or an attack holding waiters open), not a rendezvous. */
+    static final long MAX_WAIT_MILLIS = Duration.ofDays(1).toMillis();
+
     private final InMemoryStore store;
     private final Server server;
     private final InetSocketAddress address;
@@ -49,6 +56,7 @@ public final class StoreServer implements AutoCloseable {
     public static StoreServer start(String host, int port, JobToken token, Duration defaultTimeout) {
         InMemoryStore store = new InMemoryStore(defaultTimeout);
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+                .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 .addService(new Service(store))
                 .intercept(token.serverInterceptor("rendezvous store"))
                 .build();
@@ -108,13 +116,16 @@ public final class StoreServer implements AutoCloseable {
         @Override
         public void set(SetRequest req, StreamObserver<SetReply> out) {
             reply(out, () -> {
-                store.set(req.getKey(), req.getValue().toByteArray());
+                store.set(key(req.getKey()), req.getValue().toByteArray());
                 return SetReply.getDefaultInstance();
             });
         }
 
         @Override
         public void get(GetRequest req, StreamObserver<GetReply> out) {
+            if (!valid(out, () -> keys(java.util.List.of(req.getKey()), req.getTimeoutMs()))) {
+                return;
+            }
             store.whenPresent(java.util.List.of(req.getKey()), Duration.ofMillis(req.getTimeoutMs()))
                     .whenComplete((missing, err) -> reply(out, () -> {
                         if (err != null) {
@@ -128,6 +139,9 @@ public final class StoreServer implements AutoCloseable {
 
         @Override
         public void await(AwaitRequest req, StreamObserver<AwaitReply> out) {
+            if (!valid(out, () -> keys(req.getKeysList(), req.getTimeoutMs()))) {
+                return;
+            }
             store.whenPresent(req.getKeysList(), Duration.ofMillis(req.getTimeoutMs()))
                     .whenComplete((missing, err) -> reply(out, () -> {
                         if (err != null) {
@@ -139,23 +153,49 @@ public final class StoreServer implements AutoCloseable {
 
         @Override
         public void add(AddRequest req, StreamObserver<AddReply> out) {
-            reply(out, () -> AddReply.newBuilder().setValue(store.add(req.getKey(), req.getDelta())).build());
+            reply(out, () -> AddReply.newBuilder().setValue(store.add(key(req.getKey()), req.getDelta())).build());
         }
 
         @Override
         public void compareAndSet(CompareAndSetRequest req, StreamObserver<CompareAndSetReply> out) {
             reply(out, () -> CompareAndSetReply.newBuilder().setCurrent(ByteString.copyFrom(store.compareAndSet(
-                    req.getKey(), req.getExpected().toByteArray(), req.getDesired().toByteArray()))).build());
+                    key(req.getKey()), req.getExpected().toByteArray(), req.getDesired().toByteArray()))).build());
         }
 
         @Override
         public void delete(DeleteRequest req, StreamObserver<DeleteReply> out) {
-            reply(out, () -> DeleteReply.newBuilder().setDeleted(store.delete(req.getKey())).build());
+            reply(out, () -> DeleteReply.newBuilder().setDeleted(store.delete(key(req.getKey()))).build());
         }
 
         @Override
         public void check(CheckRequest req, StreamObserver<CheckReply> out) {
-            reply(out, () -> CheckReply.newBuilder().setAllPresent(store.check(req.getKeysList())).build());
+            reply(out, () -> CheckReply.newBuilder().setAllPresent(store.check(keys(req.getKeysList(), 0))).build());
+        }
+
+        /** A hostile or buggy request is refused with INVALID_ARGUMENT before it touches the store. */
+        private static String key(String key) {
+            if (key.isEmpty() || key.length() > MAX_KEY_CHARS) {
+                throw new IllegalArgumentException("store keys must be 1.." + MAX_KEY_CHARS + " characters, got " + key.length());
+            }
+            return key;
+        }
+
+        private static List<String> keys(List<String> keys, long waitMillis) {
+            if (waitMillis < 0 || waitMillis > MAX_WAIT_MILLIS) {
+                throw new IllegalArgumentException("wait of " + waitMillis + " ms is outside 0.." + MAX_WAIT_MILLIS + " ms");
+            }
+            keys.forEach(Service::key);
+            return keys;
+        }
+
+        private static boolean valid(StreamObserver<?> out, Runnable check) {
+            try {
+                check.run();
+                return true;
+            } catch (IllegalArgumentException e) {
+                out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+                return false;
+            }
         }
 
         private static <T> void reply(StreamObserver<T> out, Supplier<T> body) {

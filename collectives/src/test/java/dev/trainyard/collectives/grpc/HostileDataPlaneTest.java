@@ -1,0 +1,156 @@
+package dev.trainyard.collectives.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.trainyard.collectives.CollectiveOp;
+import dev.trainyard.collectives.CommunicatorOptions;
+import dev.trainyard.collectives.DataType;
+import dev.trainyard.collectives.Fingerprint;
+import dev.trainyard.collectives.ReduceOp;
+import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.store.GrpcStore;
+import dev.trainyard.collectives.store.StoreServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The raw TCP data plane against connections written to hurt it: a client that connects and stalls,
+ * garbage, a wrong token, a wrong group, an impostor for a rank already connected, and (on an
+ * authenticated link) frames whose header lies about their length. None crashes the process, none
+ * delays the real peers, and the collective still gives the exact result.
+ */
+class HostileDataPlaneTest {
+    private static final int MAGIC = 0x54595431;
+
+    @Test
+    void strangersAreRefusedWithoutDelayingRealPeersAndTheResultIsExact() throws Exception {
+        JobToken token = JobToken.generate();
+        ExecutorService ranks = Executors.newFixedThreadPool(2);
+        try (StoreServer server = StoreServer.start("127.0.0.1", 0, token, Duration.ofSeconds(30));
+             GrpcStore store0 = new GrpcStore("127.0.0.1", server.port(), token, Duration.ofSeconds(30));
+             GrpcStore store1 = new GrpcStore("127.0.0.1", server.port(), token, Duration.ofSeconds(30))) {
+            CommunicatorOptions options = CommunicatorOptions.defaults(token).withConnectTimeout(Duration.ofSeconds(30));
+            Future<GrpcCommunicator> rank0 = ranks.submit(() -> GrpcCommunicator.connect(store0, 0, 2, options));
+            int port = Integer.parseInt(store1.getString(GrpcCommunicator.tcpKey(0), Duration.ofSeconds(30)));
+
+            try (Socket stalled = new Socket("127.0.0.1", port)) { // connects, never says a word
+                byte[] noise = new byte[4096];
+                new SplittableRandom(3).nextBytes(noise);
+                assertRefused(port, noise);
+                assertRefused(port, hello(2, 1, 0, "not-the-token-not-the-token-xx"));
+                assertRefused(port, hello(2, 1, 0, token.value().substring(1)));
+                assertRefused(port, hello(3, 1, 0, token.value())); // another world size
+                assertRefused(port, hello(2, 0, 0, token.value())); // claims to be the listener itself
+                assertRefused(port, hello(2, 7, 0, token.value())); // no such rank
+                String control = store1.getString(GrpcCommunicator.endpointKey(0), Duration.ofSeconds(30));
+                try (Socket s = new Socket("127.0.0.1", Integer.parseInt(control.substring(control.lastIndexOf(':') + 1)))) {
+                    s.setSoTimeout(15_000);
+                    s.getOutputStream().write(noise); // its gRPC port: netty answers GOAWAY and hangs up
+                    drainUntilClosed(s.getInputStream());
+                }
+
+                long t0 = System.nanoTime();
+                Future<GrpcCommunicator> rank1 = ranks.submit(() -> GrpcCommunicator.connect(store1, 1, 2, options));
+                try (GrpcCommunicator c0 = LocalGroup.get(rank0); GrpcCommunicator c1 = LocalGroup.get(rank1)) {
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    // a listener stuck on the stalled client would hold rank 1 for the 10 s handshake timeout
+                    assertTrue(seconds < 8, "rank 1 needed " + seconds + " s to join past a stalled connection");
+
+                    // an impostor with the right token for a rank that is already connected
+                    try (Socket impostor = new Socket("127.0.0.1", port)) {
+                        impostor.setSoTimeout(10_000);
+                        impostor.getOutputStream().write(hello(2, 1, 0, token.value()));
+                        InputStream in = impostor.getInputStream();
+                        assertEquals(TcpHandshake.OK, in.read()); // the token is right...
+                        drainUntilClosed(in); // ...but rank 1 is taken: hung up
+                    }
+
+                    float[] a = {1, 2, 3, 4.5f};
+                    float[] b = {10, 20, 30, 40};
+                    Future<?> r0 = ranks.submit(() -> c0.allReduce(a, ReduceOp.SUM));
+                    c1.allReduce(b, ReduceOp.SUM);
+                    r0.get(30, TimeUnit.SECONDS);
+                    assertArrayEquals(new float[] {11, 22, 33, 44.5f}, a);
+                    assertArrayEquals(a, b);
+                }
+            }
+        } finally {
+            ranks.shutdownNow();
+        }
+    }
+
+    @Test
+    void anAuthenticatedPeerLyingAboutFrameLengthsBreaksOnlyItsOwnLink() throws Exception {
+        for (int lie : new int[] {1 << 30, -5, 70_000}) {
+            ArrayBlockingQueue<String> broken = new ArrayBlockingQueue<>(4);
+            LinkEvents events = new LinkEvents() {
+                @Override
+                public void wake() {
+                }
+
+                @Override
+                public void linkBroken(int peer, String reason, Throwable cause) {
+                    broken.add("rank " + peer + ": " + reason);
+                }
+            };
+            TcpPeerLink link = new TcpPeerLink(1, events, new FramePool(64 << 10, 4), 4);
+            try (ServerSocketChannel listener = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+                 SocketChannel peer = SocketChannel.open(listener.getLocalAddress())) {
+                link.attachInbound(listener.accept(), 0);
+                byte[] header = new byte[FrameHeader.BYTES];
+                FrameHeader.encode(header, new Fingerprint(0, CollectiveOp.ALL_REDUCE, ReduceOp.SUM, DataType.FLOAT32, 16, 0), 0, 0, lie);
+                peer.write(ByteBuffer.wrap(header));
+                String reason = broken.poll(10, TimeUnit.SECONDS);
+                assertEquals("rank 1: rank 1 sent a malformed frame (length " + lie
+                        + "): incompatible Trainyard version or a larger chunk size", reason);
+            } finally {
+                link.closeNow();
+            }
+        }
+    }
+
+    private static byte[] hello(int size, int sender, int target, String token) {
+        byte[] t = token.getBytes(StandardCharsets.US_ASCII);
+        return ByteBuffer.allocate(18 + t.length).putInt(MAGIC).putInt(size).putInt(sender).putInt(target)
+                .putShort((short) t.length).put(t).array();
+    }
+
+    /** The listener answers REFUSED and hangs up. */
+    private static void assertRefused(int port, byte[] hello) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(15_000);
+            s.getOutputStream().write(hello);
+            InputStream in = s.getInputStream();
+            assertEquals(TcpHandshake.REFUSED, in.read());
+            drainUntilClosed(in);
+        }
+    }
+
+    /** Returns once the other side hangs up (the socket timeout fails the test if it never does). */
+    private static void drainUntilClosed(InputStream in) throws IOException {
+        try {
+            while (in.read() >= 0) {
+                // whatever it answers before closing
+            }
+        } catch (java.net.SocketException reset) {
+            // reset by the listener: closed too
+        }
+    }
+}
