@@ -1,6 +1,7 @@
 package dev.trainyard.collectives;
 
 import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.security.TransportSecurity;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -17,10 +18,12 @@ import java.util.Objects;
  *                          direct exchange (one hop) instead of the ring's 2(n-1) hops
  * @param receiveWindow     frames per peer parsed ahead of the consumer (back-pressure bound)
  * @param transport         what carries tensor frames (see {@link Transport})
+ * @param security          plaintext or mutual TLS for every connection; with TLS tensors ride the
+ *                          gRPC streams, since the raw TCP transport has no encryption
  */
 public record CommunicatorOptions(JobToken token, String bindHost, String advertiseHost, Duration timeout,
                                   Duration connectTimeout, int chunkBytes, int smallMessageBytes, int receiveWindow,
-                                  Transport transport) {
+                                  Transport transport, TransportSecurity security) {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
 
@@ -28,6 +31,7 @@ public record CommunicatorOptions(JobToken token, String bindHost, String advert
         Objects.requireNonNull(token, "token");
         Objects.requireNonNull(bindHost, "bindHost");
         Objects.requireNonNull(transport, "transport");
+        Objects.requireNonNull(security, "security");
         if (advertiseHost == null) {
             advertiseHost = bindHost;
         }
@@ -49,35 +53,44 @@ public record CommunicatorOptions(JobToken token, String bindHost, String advert
     /** Loopback, 5-minute timeout, 1 MiB chunks, 64 KiB small-message threshold, TCP transport. */
     public static CommunicatorOptions defaults(JobToken token) {
         return new CommunicatorOptions(token, "127.0.0.1", null, DEFAULT_TIMEOUT, Duration.ofMinutes(5),
-                1 << 20, 64 << 10, 4, Transport.TCP);
+                1 << 20, 64 << 10, 4, Transport.TCP, TransportSecurity.plaintext());
     }
 
     public CommunicatorOptions withTimeout(Duration t) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, t, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, transport);
+        return new CommunicatorOptions(token, bindHost, advertiseHost, t, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, transport, security);
     }
 
     public CommunicatorOptions withConnectTimeout(Duration t) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, t, chunkBytes, smallMessageBytes, receiveWindow, transport);
+        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, t, chunkBytes, smallMessageBytes, receiveWindow, transport, security);
     }
 
     public CommunicatorOptions withChunkBytes(int bytes) {
         return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, bytes,
-                Math.min(smallMessageBytes, bytes), receiveWindow, transport);
+                Math.min(smallMessageBytes, bytes), receiveWindow, transport, security);
     }
 
     public CommunicatorOptions withSmallMessageBytes(int bytes) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, bytes, receiveWindow, transport);
+        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, bytes, receiveWindow, transport, security);
     }
 
     public CommunicatorOptions withReceiveWindow(int frames) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, smallMessageBytes, frames, transport);
+        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, smallMessageBytes, frames, transport, security);
     }
 
     public CommunicatorOptions withTransport(Transport t) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, t);
+        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, t, security);
+    }
+
+    public CommunicatorOptions withSecurity(TransportSecurity s) {
+        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, transport, s);
+    }
+
+    /** The transport actually used: TLS needs the gRPC streams (the raw TCP transport is plaintext). */
+    public Transport effectiveTransport() {
+        return security.encrypted() ? Transport.GRPC_STREAM : transport;
     }
 
     public CommunicatorOptions withHosts(String bind, String advertise) {
-        return new CommunicatorOptions(token, bind, advertise, timeout, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, transport);
+        return new CommunicatorOptions(token, bind, advertise, timeout, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, transport, security);
     }
 }

@@ -1,13 +1,16 @@
 package dev.trainyard.launcher;
 
 import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.security.TransportSecurity;
 import dev.trainyard.runtime.Backend;
 import dev.trainyard.runtime.Durations;
 import java.io.File;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
@@ -46,6 +49,12 @@ final class LaunchCommand implements Callable<Integer> {
     Path tokenFile;
     @Option(names = "--bind", paramLabel = "ADDR", description = "address this node listens on (default 127.0.0.1 for one node; required for several)")
     String bind;
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "this node's certificate for mutual TLS between nodes (with --tls-key and --tls-ca)")
+    Path tlsCert;
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "its private key, PKCS#8 PEM, mode 600")
+    Path tlsKey;
+    @Option(names = "--tls-ca", paramLabel = "PEM", description = "the CA that signed every node's certificate")
+    Path tlsCa;
     @Option(names = "--jvm-opt", paramLabel = "OPT", description = "option for every worker JVM (repeatable), e.g. --jvm-opt=-Xmx4g")
     List<String> jvmOpts = new ArrayList<>();
     @Option(names = "--classpath", paramLabel = "CP", description = "the application's classes and JARs (':'-separated; dir/* for all JARs in dir)")
@@ -106,7 +115,28 @@ final class LaunchCommand implements Callable<Integer> {
         return new LaunchPlan(n, m, r, master, masterPort, bindAddr, b, maxRestarts, dir, token, List.copyOf(jvmOpts),
                 entry, List.copyOf(args), duration("--timeout", timeout),
                 Optional.ofNullable(collectiveTimeout).map(t -> duration("--collective-timeout", t)),
-                duration("--grace-period", gracePeriod), gpuIds);
+                duration("--grace-period", gracePeriod), gpuIds, security());
+    }
+
+    /** Mutual TLS when all three files are given; plaintext when none is. */
+    private TransportSecurity security() {
+        long given = java.util.stream.Stream.of(tlsCert, tlsKey, tlsCa).filter(java.util.Objects::nonNull).count();
+        if (given == 0) {
+            return TransportSecurity.plaintext();
+        }
+        if (given < 3) {
+            throw new UsageException("TLS needs all of --tls-cert, --tls-key and --tls-ca (PEM files; the same CA on every node)");
+        }
+        try {
+            if (Files.isReadable(tlsKey)) {
+                PrivateFile.requirePrivate("--tls-key", tlsKey);
+            }
+            return TransportSecurity.mutualTls(tlsCert.toAbsolutePath(), tlsKey.toAbsolutePath(), tlsCa.toAbsolutePath());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UsageException("--tls-key " + tlsKey + " cannot be checked: " + e.getMessage(), e);
+        }
     }
 
     private Backend parseBackend() {

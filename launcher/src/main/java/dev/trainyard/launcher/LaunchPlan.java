@@ -1,6 +1,7 @@
 package dev.trainyard.launcher;
 
 import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.security.TransportSecurity;
 import dev.trainyard.runtime.Backend;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,11 +13,13 @@ import java.util.Optional;
  *
  * @param gpuIds            device id per local rank, or empty for CPU workers
  * @param collectiveTimeout per-collective timeout for the workers; empty keeps the communicator's default
+ * @param security          plaintext, or mutual TLS for the store and every worker connection
  */
 record LaunchPlan(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort, String bind,
                   Backend backend, int maxRestarts, Path runDir, JobToken token, List<String> jvmOpts,
                   EntryPoint entry, List<String> workerArgs, Duration rendezvousTimeout,
-                  Optional<Duration> collectiveTimeout, Duration gracePeriod, List<String> gpuIds) {
+                  Optional<Duration> collectiveTimeout, Duration gracePeriod, List<String> gpuIds,
+                  TransportSecurity security) {
 
     int worldSize() {
         return nnodes * nprocPerNode;

@@ -51,6 +51,7 @@ final class Launcher {
             return 2;
         }
         say("backend grpc" + (plan.gpuIds().isEmpty() ? "" : ", GPUs " + String.join(",", plan.gpuIds()))
+                + (plan.security().encrypted() ? ", mutual TLS" : "")
                 + "; " + plan.worldSize() + " workers (" + plan.nnodes() + " node(s) x " + plan.nprocPerNode()
                 + "); logs in " + plan.runDir());
         StoreServer server = null;
@@ -58,7 +59,7 @@ final class Launcher {
         int port;
         try {
             if (plan.hostsStore()) {
-                server = StoreServer.start(plan.bind(), plan.masterPort(), plan.token(), plan.rendezvousTimeout());
+                server = StoreServer.start(plan.bind(), plan.masterPort(), plan.token(), plan.security(), plan.rendezvousTimeout());
                 store = server.local();
                 port = server.port();
                 say("rendezvous store listening on " + plan.bind() + ":" + port);
@@ -231,7 +232,8 @@ final class Launcher {
 
     /** Other nodes wait for node 0's store (it may start later), but not past the rendezvous timeout. */
     private Store connectToStore() {
-        GrpcStore store = new GrpcStore(plan.masterAddr(), plan.masterPort(), plan.token(), plan.rendezvousTimeout(), STORE_CALL_DEADLINE);
+        GrpcStore store = new GrpcStore(plan.masterAddr(), plan.masterPort(), plan.token(), plan.security(), plan.rendezvousTimeout(),
+                STORE_CALL_DEADLINE);
         long deadline = System.nanoTime() + plan.rendezvousTimeout().toNanos();
         while (true) {
             try {

@@ -5,8 +5,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
-import java.util.Set;
 
 /**
  * Reads the shared job secret of a multi-node job. Refuses a file others can read: whoever
@@ -22,10 +20,7 @@ final class TokenFile {
             throw new UsageException("--token-file " + file + " cannot be read (missing or no permission)" + fix);
         }
         try {
-            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
-            if (perms.contains(PosixFilePermission.OTHERS_READ) || perms.contains(PosixFilePermission.GROUP_READ)) {
-                throw new UsageException("--token-file " + file + " is readable by other users; run: chmod 600 " + file);
-            }
+            PrivateFile.requirePrivate("--token-file", file);
             return JobToken.of(Files.readString(file, StandardCharsets.US_ASCII));
         } catch (IOException e) {
             throw new UsageException("--token-file " + file + " cannot be read: " + e.getMessage() + fix, e);

@@ -84,6 +84,12 @@ final class WorkerGroup {
         env.put(WorkerEnv.RENDEZVOUS_TIMEOUT, Durations.format(plan.rendezvousTimeout()));
         plan.collectiveTimeout().ifPresent(t -> env.put(WorkerEnv.COLLECTIVE_TIMEOUT, Durations.format(t)));
         env.put(WorkerEnv.STORE_PREFIX, storePrefix);
+        List<Path> tls = plan.security().files();
+        if (!tls.isEmpty()) {
+            env.put(WorkerEnv.TLS_CERT, tls.get(0).toString());
+            env.put(WorkerEnv.TLS_KEY, tls.get(1).toString());
+            env.put(WorkerEnv.TLS_CA, tls.get(2).toString());
+        }
         env.put(WorkerEnv.LAUNCHER_PID, Long.toString(ProcessHandle.current().pid()));
         if (!plan.gpuIds().isEmpty()) {
             // pinned before the JVM starts, so CUDA in the worker only ever sees its own device

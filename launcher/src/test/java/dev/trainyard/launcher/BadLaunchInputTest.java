@@ -31,6 +31,8 @@ class BadLaunchInputTest {
     private static String worldReadableToken;
     private static String shortToken;
     private static String jarWithoutMain;
+    private static String notPem;
+    private static String openKey;
 
     @BeforeAll
     static void files() throws IOException {
@@ -43,6 +45,8 @@ class BadLaunchInputTest {
             j.flush();
         }
         jarWithoutMain = jar.toString();
+        notPem = token("cert.pem", "not a certificate", "rw-------");
+        openKey = token("open.key", "-----BEGIN PRIVATE KEY-----", "rw-r--r--");
     }
 
     private static String token(String name, String value, String perms) throws IOException {
@@ -82,6 +86,10 @@ class BadLaunchInputTest {
                 Arguments.of(new String[] {"--token-file", "/nonexistent/job.token", ex, ar}, "cannot be read (missing or no permission)"),
                 Arguments.of(new String[] {"--token-file", worldReadableToken, ex, ar}, "is readable by other users; run: chmod 600"),
                 Arguments.of(new String[] {"--token-file", shortToken, ex, ar}, "job token is too short"),
+                Arguments.of(new String[] {"--tls-cert", notPem, ex, ar}, "TLS needs all of --tls-cert, --tls-key and --tls-ca"),
+                Arguments.of(new String[] {"--tls-cert", notPem, "--tls-key", notPem, "--tls-ca", notPem, ex, ar}, "cannot use the TLS files"),
+                Arguments.of(new String[] {"--tls-cert", notPem, "--tls-key", openKey, "--tls-ca", notPem, ex, ar}, "--tls-key " + openKey + " is readable by other users"),
+                Arguments.of(new String[] {"--tls-cert", "/nonexistent/c.pem", "--tls-key", notPem, "--tls-ca", notPem, ex, ar}, "TLS file /nonexistent/c.pem does not exist"),
                 Arguments.of(new String[] {"com.example.Missing"}, "main class 'com.example.Missing' not found on the classpath"),
                 Arguments.of(new String[] {"java.lang.String"}, "class 'java.lang.String' has no main(String[]) method"),
                 Arguments.of(new String[] {ex, "mnist"}, "unknown example 'mnist'; available: allreduce, fashion-mnist"),

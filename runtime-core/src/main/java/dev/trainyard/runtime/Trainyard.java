@@ -44,10 +44,12 @@ public final class Trainyard {
         if (ctx.backend() == Backend.NCCL) {
             throw new IllegalStateException("backend nccl is not part of this build; launch with --backend grpc (or auto)");
         }
-        GrpcStore remote = new GrpcStore(ctx.masterAddr(), ctx.masterPort(), ctx.token(), ctx.rendezvousTimeout());
+        GrpcStore remote = new GrpcStore(ctx.masterAddr(), ctx.masterPort(), ctx.token(), ctx.security(), ctx.rendezvousTimeout(),
+                GrpcStore.DEFAULT_CALL_DEADLINE);
         Store store = ctx.storePrefix().isEmpty() ? remote : remote.prefixed(ctx.storePrefix());
         CommunicatorOptions options = tune.apply(CommunicatorOptions.defaults(ctx.token())
                 .withHosts(ctx.bindHost(), ctx.bindHost())
+                .withSecurity(ctx.security())
                 .withTimeout(ctx.collectiveTimeout())
                 .withConnectTimeout(ctx.rendezvousTimeout()));
         try {

@@ -2,6 +2,7 @@ package dev.trainyard.runtime;
 
 import dev.trainyard.collectives.CommunicatorOptions;
 import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.security.TransportSecurity;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -17,7 +18,7 @@ import java.util.Optional;
 public record WorkerContext(int rank, int localRank, int worldSize, int localWorldSize, int nodeRank,
                             String masterAddr, int masterPort, int restartCount, JobToken token, String bindHost,
                             Path runDir, Backend backend, Duration rendezvousTimeout, Duration collectiveTimeout,
-                            String storePrefix, Optional<Long> launcherPid) {
+                            String storePrefix, Optional<Long> launcherPid, TransportSecurity security) {
 
     public boolean standalone() {
         return token == null;
@@ -26,7 +27,8 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
     /** A world of one: no store server, no network. */
     public static WorkerContext standaloneProcess() {
         return new WorkerContext(0, 0, 1, 1, 0, "127.0.0.1", 0, 0, null, "127.0.0.1", Path.of("."),
-                Backend.GRPC, Duration.ofMinutes(5), CommunicatorOptions.DEFAULT_TIMEOUT, "", Optional.empty());
+                Backend.GRPC, Duration.ofMinutes(5), CommunicatorOptions.DEFAULT_TIMEOUT, "", Optional.empty(),
+                TransportSecurity.plaintext());
     }
 
     /**
@@ -58,7 +60,8 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
                 r.duration(WorkerEnv.RENDEZVOUS_TIMEOUT, Duration.ofMinutes(5)),
                 r.duration(WorkerEnv.COLLECTIVE_TIMEOUT, CommunicatorOptions.DEFAULT_TIMEOUT),
                 env.getOrDefault(WorkerEnv.STORE_PREFIX, ""),
-                Optional.ofNullable(env.get(WorkerEnv.LAUNCHER_PID)).map(v -> (long) r.parse(WorkerEnv.LAUNCHER_PID, v, 1)));
+                Optional.ofNullable(env.get(WorkerEnv.LAUNCHER_PID)).map(v -> (long) r.parse(WorkerEnv.LAUNCHER_PID, v, 1)),
+                r.security());
     }
 
     /** Parses variables with errors that say which variable is wrong and who sets it. */
@@ -92,6 +95,19 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
                 // reported below
             }
             throw new IllegalStateException("environment variable " + name + "='" + v + "' must be an integer >= " + min + HINT);
+        }
+
+        /** Mutual TLS when the launcher passed the three PEM files, else plaintext. */
+        TransportSecurity security() {
+            String cert = env.get(WorkerEnv.TLS_CERT);
+            if (cert == null) {
+                return TransportSecurity.plaintext();
+            }
+            try {
+                return TransportSecurity.mutualTls(Path.of(cert), Path.of(required(WorkerEnv.TLS_KEY)), Path.of(required(WorkerEnv.TLS_CA)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("environment variable " + WorkerEnv.TLS_CERT + ": " + e.getMessage(), e);
+            }
         }
 
         Duration duration(String name, Duration fallback) {

@@ -29,6 +29,10 @@ public final class WorkerEnv {
     public static final String COLLECTIVE_TIMEOUT = "TRAINYARD_COLLECTIVE_TIMEOUT";
     /** Store key prefix of this rendezvous generation, so a restarted group never sees stale keys. */
     public static final String STORE_PREFIX = "TRAINYARD_STORE_PREFIX";
+    /** PEM certificate, PKCS#8 key and CA of mutual TLS between nodes (all three, or none for plaintext). */
+    public static final String TLS_CERT = "TRAINYARD_TLS_CERT";
+    public static final String TLS_KEY = "TRAINYARD_TLS_KEY";
+    public static final String TLS_CA = "TRAINYARD_TLS_CA";
     /** Pid of the launcher; the worker exits on its own when that process is gone. */
     public static final String LAUNCHER_PID = "TRAINYARD_LAUNCHER_PID";
 

@@ -97,7 +97,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         byte[] sendScratch = new byte[64 << 10]; // only the collective thread sends
         for (int p = 0; p < size; p++) {
             if (p != rank) {
-                links[p] = options.transport() == Transport.TCP ? new TcpPeerLink(p, this, pool, window)
+                links[p] = options.effectiveTransport() == Transport.TCP ? new TcpPeerLink(p, this, pool, window)
                         : new GrpcPeerLink(p, this, sendScratch, window);
             }
         }
@@ -137,7 +137,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     }
 
     private void joinPeers(Store store) {
-        boolean tcp = options.transport() == Transport.TCP;
+        boolean tcp = options.effectiveTransport() == Transport.TCP;
         TcpHandshake handshake = new TcpHandshake(options.token(), rank, size);
         startListeners(tcp, handshake);
         publishAndAwaitPeers(store, tcp);
@@ -156,7 +156,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     /** The gRPC server (peer control; the data-plane streams with GRPC_STREAM) and, with TCP, the TCP listener. */
     private void startListeners(boolean tcp, TcpHandshake handshake) {
         int window = options.receiveWindow();
-        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.bindHost(), 0))
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.bindHost(), 0), options.security().serverCredentials())
                 .directExecutor()
                 .maxInboundMessageSize(maxMessageBytes())
                 .flowControlWindow(Math.max(1 << 20, (window + 1) * maxMessageBytes()))
@@ -206,8 +206,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     /** The control channel to {@code p}, and the data-plane connection or stream. */
     private void connectTo(int p, Store store, boolean tcp, TcpHandshake handshake) {
         String address = store.getString(endpointKey(p), options.connectTimeout());
-        channels[p] = NettyChannelBuilder.forTarget(address)
-                .usePlaintext()
+        channels[p] = NettyChannelBuilder.forTarget(address, options.security().channelCredentials())
                 .directExecutor()
                 .disableRetry() // a retried stream would re-send frames we already reused
                 .maxInboundMessageSize(maxMessageBytes())

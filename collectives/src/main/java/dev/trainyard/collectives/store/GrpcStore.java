@@ -2,6 +2,7 @@ package dev.trainyard.collectives.store;
 
 import com.google.protobuf.ByteString;
 import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.security.TransportSecurity;
 import dev.trainyard.collectives.store.proto.AddRequest;
 import dev.trainyard.collectives.store.proto.AwaitReply;
 import dev.trainyard.collectives.store.proto.AwaitRequest;
@@ -24,7 +25,7 @@ import java.util.function.Supplier;
 /** Client of a {@link StoreServer}. Every call carries the job token and has a deadline. */
 public final class GrpcStore implements Store {
     /** Default deadline of calls that do not wait for keys; a store that does not answer by then is gone. */
-    private static final Duration CALL_DEADLINE = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_CALL_DEADLINE = Duration.ofSeconds(30);
     /** Extra time granted to waiting calls so the server's own timeout answers first. */
     private static final Duration WAIT_SLACK = Duration.ofSeconds(10);
 
@@ -35,15 +36,15 @@ public final class GrpcStore implements Store {
     private final Duration callDeadline;
 
     public GrpcStore(String host, int port, JobToken token, Duration timeout) {
-        this(host, port, token, timeout, CALL_DEADLINE);
+        this(host, port, token, TransportSecurity.plaintext(), timeout, DEFAULT_CALL_DEADLINE);
     }
 
     /** @param callDeadline how long a call that does not wait for keys may take (a supervisor polling the store wants it short) */
-    public GrpcStore(String host, int port, JobToken token, Duration timeout, Duration callDeadline) {
+    public GrpcStore(String host, int port, JobToken token, TransportSecurity security, Duration timeout, Duration callDeadline) {
         this.target = host + ":" + port;
         this.timeout = timeout;
         this.callDeadline = callDeadline;
-        this.channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
+        this.channel = NettyChannelBuilder.forAddress(host, port, security.channelCredentials()).build();
         this.stub = StoreGrpc.newBlockingStub(channel).withCallCredentials(token.callCredentials());
     }
 

@@ -2,6 +2,7 @@ package dev.trainyard.collectives.store;
 
 import com.google.protobuf.ByteString;
 import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.security.TransportSecurity;
 import dev.trainyard.collectives.store.proto.AddReply;
 import dev.trainyard.collectives.store.proto.AddRequest;
 import dev.trainyard.collectives.store.proto.CheckReply;
@@ -54,8 +55,13 @@ public final class StoreServer implements AutoCloseable {
      * @throws IllegalStateException naming the address if the port is taken
      */
     public static StoreServer start(String host, int port, JobToken token, Duration defaultTimeout) {
+        return start(host, port, token, TransportSecurity.plaintext(), defaultTimeout);
+    }
+
+    /** As {@link #start(String, int, JobToken, Duration)}, with TLS when {@code security} asks for it. */
+    public static StoreServer start(String host, int port, JobToken token, TransportSecurity security, Duration defaultTimeout) {
         InMemoryStore store = new InMemoryStore(defaultTimeout);
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port), security.serverCredentials())
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 .addService(new Service(store))
                 .intercept(token.serverInterceptor("rendezvous store"))

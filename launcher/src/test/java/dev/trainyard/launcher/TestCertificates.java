@@ -1,0 +1,60 @@
+package dev.trainyard.launcher;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * A throwaway CA and a node certificate for 127.0.0.1 signed by it, made with the JDK's keytool,
+ * as PEM files in {@code dir}: {@code name.pem}, {@code name.key} (PKCS#8, mode 600), {@code name-ca.pem}.
+ */
+record TestCertificates(Path cert, Path key, Path ca) {
+    private static final String PASSWORD = "trainyard-test";
+
+    static TestCertificates create(Path dir, String name) throws IOException, InterruptedException, GeneralSecurityException {
+        Path caStore = dir.resolve(name + "-ca.p12");
+        Path nodeStore = dir.resolve(name + ".p12");
+        Path csr = dir.resolve(name + ".csr");
+        TestCertificates c = new TestCertificates(dir.resolve(name + ".pem"), dir.resolve(name + ".key"), dir.resolve(name + "-ca.pem"));
+        keytool("-genkeypair", "-keystore", caStore.toString(), "-alias", "ca", "-keyalg", "EC", "-groupname", "secp256r1",
+                "-dname", "CN=Trainyard test CA " + name, "-ext", "bc:c", "-validity", "2");
+        keytool("-genkeypair", "-keystore", nodeStore.toString(), "-alias", "node", "-keyalg", "EC", "-groupname", "secp256r1",
+                "-dname", "CN=trainyard node", "-validity", "2");
+        keytool("-certreq", "-keystore", nodeStore.toString(), "-alias", "node", "-file", csr.toString());
+        keytool("-gencert", "-keystore", caStore.toString(), "-alias", "ca", "-infile", csr.toString(), "-outfile", c.cert().toString(),
+                "-rfc", "-ext", "san=ip:127.0.0.1,dns:localhost", "-validity", "2");
+        keytool("-exportcert", "-keystore", caStore.toString(), "-alias", "ca", "-rfc", "-file", c.ca().toString());
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(nodeStore)) {
+            ks.load(in, PASSWORD.toCharArray());
+        }
+        byte[] pkcs8 = ks.getKey("node", PASSWORD.toCharArray()).getEncoded();
+        String pem = "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                .encodeToString(pkcs8) + "\n-----END PRIVATE KEY-----\n";
+        Files.writeString(c.key(), pem);
+        Files.setPosixFilePermissions(c.key(), PosixFilePermissions.fromString("rw-------"));
+        return c;
+    }
+
+    List<String> launchOptions() {
+        return List.of("--tls-cert", cert.toString(), "--tls-key", key.toString(), "--tls-ca", ca.toString());
+    }
+
+    private static void keytool(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of("-storepass", PASSWORD, "-keypass", PASSWORD, "-noprompt"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException("keytool " + args[0] + " failed: " + out);
+        }
+    }
+}
