@@ -30,7 +30,6 @@ record FashionMnistData(float[] images, int[] labels, int count, boolean synthet
         return new FashionMnistData(images, labels, labels.length, false);
     }
 
-    /** True if {@code dir} holds all four files (compressed or not). */
     /** The set as a DJL dataset builder: images of {@code sampleShape} each (flat 784 or 1x28x28), float labels. */
     ArrayDataset.Builder toDataset(NDManager manager, Shape sampleShape) {
         float[] floatLabels = new float[count];
@@ -41,6 +40,7 @@ record FashionMnistData(float[] images, int[] labels, int count, boolean synthet
                 .optLabels(manager.create(floatLabels));
     }
 
+    /** True if {@code dir} holds all four files (compressed or not). */
     static boolean present(Path dir) {
         for (String f : new String[] {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
             if (!Files.isReadable(dir.resolve(f)) && !Files.isReadable(dir.resolve(f + ".gz"))) {
@@ -48,6 +48,33 @@ record FashionMnistData(float[] images, int[] labels, int count, boolean synthet
             }
         }
         return true;
+    }
+
+    /**
+     * Reads only the four headers: magic numbers, counts and image size must be Fashion-MNIST's.
+     *
+     * @return e.g. "60000 train + 10000 test images of 28x28"
+     * @throws IOException naming the file and what is wrong with it
+     */
+    static String describe(Path dir) throws IOException {
+        int[] counts = new int[2];
+        String[] sets = {"train", "t10k"};
+        for (int s = 0; s < 2; s++) {
+            Path images = file(dir, sets[s] + "-images-idx3-ubyte");
+            Path labels = file(dir, sets[s] + "-labels-idx1-ubyte");
+            int n;
+            try (DataInputStream in = open(images)) {
+                n = imageHeader(in, images);
+            }
+            try (DataInputStream in = open(labels)) {
+                int m = labelHeader(in, labels);
+                if (m != n) {
+                    throw new IOException(dir + ": " + m + " " + sets[s] + " labels but " + n + " images");
+                }
+            }
+            counts[s] = n;
+        }
+        return counts[0] + " train + " + counts[1] + " test images of 28x28 in " + dir;
     }
 
     /**
@@ -91,17 +118,31 @@ record FashionMnistData(float[] images, int[] labels, int count, boolean synthet
         return new DataInputStream(new java.io.BufferedInputStream(p.toString().endsWith(".gz") ? new GZIPInputStream(in, 1 << 16) : in, 1 << 16));
     }
 
+    /** Checks an image file's header; returns its image count. */
+    private static int imageHeader(DataInputStream in, Path p) throws IOException {
+        if (in.readInt() != 0x803) {
+            throw new IOException(p + " is not an IDX image file (bad magic number)");
+        }
+        int n = in.readInt();
+        int rows = in.readInt();
+        int cols = in.readInt();
+        if (rows * cols != PIXELS) {
+            throw new IOException(p + " holds " + rows + "x" + cols + " images; Fashion-MNIST is 28x28");
+        }
+        return n;
+    }
+
+    /** Checks a label file's header; returns its label count. */
+    private static int labelHeader(DataInputStream in, Path p) throws IOException {
+        if (in.readInt() != 0x801) {
+            throw new IOException(p + " is not an IDX label file (bad magic number)");
+        }
+        return in.readInt();
+    }
+
     private static float[] readImages(Path p, int limit) throws IOException {
         try (DataInputStream in = open(p)) {
-            if (in.readInt() != 0x803) {
-                throw new IOException(p + " is not an IDX image file (bad magic number)");
-            }
-            int n = Math.min(in.readInt(), limit);
-            int rows = in.readInt();
-            int cols = in.readInt();
-            if (rows * cols != PIXELS) {
-                throw new IOException(p + " holds " + rows + "x" + cols + " images; Fashion-MNIST is 28x28");
-            }
+            int n = Math.min(imageHeader(in, p), limit);
             byte[] raw = new byte[n * PIXELS];
             in.readFully(raw);
             float[] out = new float[raw.length];
@@ -114,10 +155,7 @@ record FashionMnistData(float[] images, int[] labels, int count, boolean synthet
 
     private static int[] readLabels(Path p, int limit) throws IOException {
         try (DataInputStream in = open(p)) {
-            if (in.readInt() != 0x801) {
-                throw new IOException(p + " is not an IDX label file (bad magic number)");
-            }
-            int n = Math.min(in.readInt(), limit);
+            int n = Math.min(labelHeader(in, p), limit);
             byte[] raw = new byte[n];
             in.readFully(raw);
             int[] out = new int[n];

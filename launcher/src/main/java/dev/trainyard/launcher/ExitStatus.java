@@ -1,5 +1,6 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.runtime.preflight.Preflight;
 import java.util.Map;
 
 /** Words for a process exit status; Java reports death by signal N as 128 + N. */
@@ -14,6 +15,9 @@ final class ExitStatus {
         if (code > 128 && code <= 128 + 64) {
             int sig = code - 128;
             return "exit code " + code + " (killed by signal " + sig + (SIGNALS.containsKey(sig) ? ", " + SIGNALS.get(sig) : "") + ")";
+        }
+        if (code == Preflight.FAILED) {
+            return "exit code " + code + " (preflight failed: see the table and the failing checks above)";
         }
         return "exit code " + code;
     }

@@ -28,7 +28,7 @@ import picocli.CommandLine.Parameters;
         description = {"Start one worker JVM per GPU (or --nproc-per-node CPU workers) on this node, host the "
                 + "rendezvous store on node 0, supervise the workers and tear everything down on failure.",
                 "Worker options after the main class or JAR pass through; after --example NAME put them behind '--'."})
-final class LaunchCommand implements Callable<Integer> {
+class LaunchCommand implements Callable<Integer> {
     @Option(names = "--nproc-per-node", paramLabel = "N", description = "workers on this node (default: visible GPUs, else 1)")
     Integer nprocPerNode;
     @Option(names = "--nnodes", paramLabel = "M", description = "nodes in the job (default 1, or SLURM_NNODES)")
@@ -65,6 +65,10 @@ final class LaunchCommand implements Callable<Integer> {
     String collectiveTimeout;
     @Option(names = "--grace-period", paramLabel = "DURATION", defaultValue = "5s", description = "SIGTERM to SIGKILL delay when stopping workers")
     String gracePeriod;
+    @Option(names = "--no-preflight", description = "skip the preflight checks before the first step (see 'trainyard preflight')")
+    boolean noPreflight;
+    @Option(names = "--min-free-disk", paramLabel = "SIZE", defaultValue = "512m", description = "free space preflight requires in the run directory (e.g. 512m, 20g)")
+    String minFreeDisk;
     @Option(names = "--example", paramLabel = "NAME", description = "run a bundled example instead of your own main class (e.g. allreduce)")
     String example;
     @Parameters(paramLabel = "MAIN_CLASS|JAR [ARGS]", arity = "0..*", description = "what each worker runs, then its arguments")
@@ -115,7 +119,26 @@ final class LaunchCommand implements Callable<Integer> {
         return new LaunchPlan(n, m, r, master, masterPort, bindAddr, b, maxRestarts, dir, token, List.copyOf(jvmOpts),
                 entry, List.copyOf(args), duration("--timeout", timeout),
                 Optional.ofNullable(collectiveTimeout).map(t -> duration("--collective-timeout", t)),
-                duration("--grace-period", gracePeriod), gpuIds, security());
+                duration("--grace-period", gracePeriod), gpuIds, security(), preflight(), bytes("--min-free-disk", minFreeDisk));
+    }
+
+    /** {@code launch} checks before the first step unless told not to; {@code preflight} overrides this to check only. */
+    PreflightMode preflight() {
+        return noPreflight ? PreflightMode.OFF : PreflightMode.FIRST;
+    }
+
+    private static long bytes(String option, String text) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)([kmg]?)").matcher(text.strip().toLowerCase(java.util.Locale.ROOT));
+        if (!m.matches()) {
+            throw new UsageException(option + ": '" + text + "' is not a size; write e.g. 512m or 20g");
+        }
+        int shift = switch (m.group(2)) {
+            case "k" -> 10;
+            case "m" -> 20;
+            case "g" -> 30;
+            default -> 0;
+        };
+        return Long.parseLong(m.group(1)) << shift;
     }
 
     /** Mutual TLS when all three files are given; plaintext when none is. */

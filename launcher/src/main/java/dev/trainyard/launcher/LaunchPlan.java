@@ -14,12 +14,14 @@ import java.util.Optional;
  * @param gpuIds            device id per local rank, or empty for CPU workers
  * @param collectiveTimeout per-collective timeout for the workers; empty keeps the communicator's default
  * @param security          plaintext, or mutual TLS for the store and every worker connection
+ * @param preflight         whether workers run the preflight checks before the first step, or only them
+ * @param minFreeDisk       bytes preflight requires free in the run directory
  */
 record LaunchPlan(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort, String bind,
                   Backend backend, int maxRestarts, Path runDir, JobToken token, List<String> jvmOpts,
                   EntryPoint entry, List<String> workerArgs, Duration rendezvousTimeout,
                   Optional<Duration> collectiveTimeout, Duration gracePeriod, List<String> gpuIds,
-                  TransportSecurity security) {
+                  TransportSecurity security, PreflightMode preflight, long minFreeDisk) {
 
     int worldSize() {
         return nnodes * nprocPerNode;

@@ -109,7 +109,8 @@ final class Launcher {
             }
             JobFailure failure = supervise(group, rdzv);
             if (failure == null) {
-                say("all " + plan.worldSize() + " workers finished successfully");
+                say(plan.preflight() == PreflightMode.ONLY ? "preflight passed on all " + plan.worldSize() + " workers"
+                        : "all " + plan.worldSize() + " workers finished successfully");
                 leave(rdzv);
                 return 0;
             }

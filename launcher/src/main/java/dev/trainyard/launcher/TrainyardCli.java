@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 
 /** {@code trainyard <command>}: the launcher's command line (the {@code ./trainyard} script runs this). */
 @Command(name = "trainyard", mixinStandardHelpOptions = true, version = "trainyard 0.1.0",
-        subcommands = LaunchCommand.class,
+        subcommands = {LaunchCommand.class, PreflightCommand.class},
         description = "Distributed data-parallel training for the JVM.")
 public final class TrainyardCli implements Runnable {
 

@@ -49,12 +49,24 @@ final class LauncherProcess implements AutoCloseable {
         return start(List.of(), launchArgs, Map.of());
     }
 
+    /** A {@code trainyard COMMAND} other than launch (e.g. preflight), or launch with its preflight on. */
+    static LauncherProcess start(String command, List<String> args) {
+        return start(List.of(), command, args, Map.of());
+    }
+
     /** {@code wrapper} prefixes the java command (e.g. {@code ip netns exec ns}). */
+    /** Launch tests skip the preflight (its own test covers it) to keep the suite short. */
     static LauncherProcess start(List<String> wrapper, List<String> launchArgs, Map<String, String> env) {
+        List<String> args = new ArrayList<>(List.of("--no-preflight"));
+        args.addAll(launchArgs);
+        return start(wrapper, "launch", args, env);
+    }
+
+    private static LauncherProcess start(List<String> wrapper, String command, List<String> args, Map<String, String> env) {
         List<String> cmd = new ArrayList<>(wrapper);
         cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), TrainyardCli.class.getName(), "launch"));
-        cmd.addAll(launchArgs);
+                "-cp", System.getProperty("java.class.path"), TrainyardCli.class.getName(), command));
+        cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().remove("CUDA_VISIBLE_DEVICES");
         pb.environment().putAll(env);

@@ -20,6 +20,12 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
                             Path runDir, Backend backend, Duration rendezvousTimeout, Duration collectiveTimeout,
                             String storePrefix, Optional<Long> launcherPid, TransportSecurity security) {
 
+    /** The same place in the job, with store keys under {@code prefix} (e.g. a phase of its own). */
+    public WorkerContext withStorePrefix(String prefix) {
+        return new WorkerContext(rank, localRank, worldSize, localWorldSize, nodeRank, masterAddr, masterPort, restartCount, token,
+                bindHost, runDir, backend, rendezvousTimeout, collectiveTimeout, prefix, launcherPid, security);
+    }
+
     public boolean standalone() {
         return token == null;
     }

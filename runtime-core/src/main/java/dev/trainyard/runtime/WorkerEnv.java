@@ -33,6 +33,10 @@ public final class WorkerEnv {
     public static final String TLS_CERT = "TRAINYARD_TLS_CERT";
     public static final String TLS_KEY = "TRAINYARD_TLS_KEY";
     public static final String TLS_CA = "TRAINYARD_TLS_CA";
+    /** {@code first}: run preflight before the user's main; {@code only}: run it and exit; absent or {@code off}: skip it. */
+    public static final String PREFLIGHT = "TRAINYARD_PREFLIGHT";
+    /** Free bytes preflight requires in the run directory. */
+    public static final String MIN_FREE_DISK = "TRAINYARD_MIN_FREE_DISK";
     /** Pid of the launcher; the worker exits on its own when that process is gone. */
     public static final String LAUNCHER_PID = "TRAINYARD_LAUNCHER_PID";
 

@@ -5,10 +5,13 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import dev.trainyard.runtime.preflight.Preflight;
 
 /**
  * What the launcher runs in every worker JVM: {@code WorkerMain <main-class> [args...]}. Before
- * the user's {@code main} it starts the {@link LauncherWatch} and a shutdown hook that takes the
+ * the user's {@code main} it runs the {@link Preflight} checks when the launcher asks for them,
+ * starts the {@link LauncherWatch} and a shutdown hook that takes the
  * worker's child processes down with it (SIGTERM from the launcher), so user code needs nothing
  * for the no-orphans guarantee. When {@code main} returns the JVM exits with 0 even if the program
  * left threads running; an uncaught exception prints its stack trace, records it in the
@@ -33,6 +36,16 @@ public final class WorkerMain {
         }
         Runtime.getRuntime().addShutdownHook(new Thread(
                 () -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroy), "trainyard-stop-children"));
+        List<String> programArgs = Arrays.asList(args).subList(1, args.length);
+        String preflight = System.getenv().getOrDefault(WorkerEnv.PREFLIGHT, "off");
+        if (!preflight.equals("off")) {
+            long minFree = Long.parseLong(System.getenv().getOrDefault(WorkerEnv.MIN_FREE_DISK, "0"));
+            boolean ok = new Preflight(WorkerContext.fromEnvironment(System.getenv()), args[0], programArgs, minFree).run(System.out);
+            if (!ok || preflight.equals("only")) {
+                System.out.flush();
+                System.exit(ok ? 0 : Preflight.FAILED);
+            }
+        }
         int status = 0;
         try {
             mainMethod(args[0]).invoke(null, (Object) Arrays.copyOfRange(args, 1, args.length));
