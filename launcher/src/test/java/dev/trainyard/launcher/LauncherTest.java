@@ -92,6 +92,7 @@ class LauncherTest {
             // detection (100 ms poll) + SIGTERM grace (3 s) + margin for a loaded 2-core machine
             assertTrue(seconds < 3 + 4, "launcher took " + seconds + " s");
             LauncherProcess.assertAllGone(pids, Duration.ofSeconds(1));
+            System.out.printf("killed worker: launcher exited %.1f s after SIGKILL (grace period 3 s)%n", seconds);
         }
     }
 
