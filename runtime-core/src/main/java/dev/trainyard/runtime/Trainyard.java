@@ -47,11 +47,7 @@ public final class Trainyard {
         GrpcStore remote = new GrpcStore(ctx.masterAddr(), ctx.masterPort(), ctx.token(), ctx.security(), ctx.rendezvousTimeout(),
                 GrpcStore.DEFAULT_CALL_DEADLINE);
         Store store = ctx.storePrefix().isEmpty() ? remote : remote.prefixed(ctx.storePrefix());
-        CommunicatorOptions options = tune.apply(CommunicatorOptions.defaults(ctx.token())
-                .withHosts(ctx.bindHost(), ctx.bindHost())
-                .withSecurity(ctx.security())
-                .withTimeout(ctx.collectiveTimeout())
-                .withConnectTimeout(ctx.rendezvousTimeout()));
+        CommunicatorOptions options = tune.apply(ctx.communicatorOptions());
         try {
             return new ProcessGroup(ctx, store, GrpcCommunicator.connect(store, ctx.rank(), ctx.worldSize(), options), remote);
         } catch (RuntimeException e) {

@@ -26,6 +26,15 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
                 bindHost, runDir, backend, rendezvousTimeout, collectiveTimeout, prefix, launcherPid, security);
     }
 
+    /** The communicator settings the launcher chose for this worker: its bind address, TLS and timeouts. */
+    public CommunicatorOptions communicatorOptions() {
+        return CommunicatorOptions.defaults(token)
+                .withHosts(bindHost, bindHost)
+                .withSecurity(security)
+                .withTimeout(collectiveTimeout)
+                .withConnectTimeout(rendezvousTimeout);
+    }
+
     public boolean standalone() {
         return token == null;
     }

@@ -144,8 +144,7 @@ public final class Preflight {
     }
 
     private List<CheckResult> links(ProcessGroup pg) {
-        CommunicatorOptions options = CommunicatorOptions.defaults(ctx.token()).withHosts(ctx.bindHost(), ctx.bindHost())
-                .withSecurity(ctx.security()).withTimeout(ctx.collectiveTimeout()).withConnectTimeout(ctx.rendezvousTimeout());
+        CommunicatorOptions options = ctx.communicatorOptions();
         List<CheckResult> rows = new ArrayList<>();
         String lineRate = LineRate.of(ctx.bindHost());
         for (LinkProbe.Link l : LinkProbe.run(pg.store(), pg.rank(), pg.worldSize(), options)) {
