@@ -18,8 +18,13 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -29,6 +34,8 @@ import picocli.CommandLine.Parameters;
                 + "rendezvous store on node 0, supervise the workers and tear everything down on failure.",
                 "Worker options after the main class or JAR pass through; after --example NAME put them behind '--'."})
 class LaunchCommand implements Callable<Integer> {
+    private static final Pattern SIZE = Pattern.compile("(\\d+)([kmg]?)");
+
     @Option(names = "--nproc-per-node", paramLabel = "N", description = "workers on this node (default: visible GPUs, else 1)")
     Integer nprocPerNode;
     @Option(names = "--nnodes", paramLabel = "M", description = "nodes in the job (default 1, or SLURM_NNODES)")
@@ -128,7 +135,7 @@ class LaunchCommand implements Callable<Integer> {
     }
 
     private static long bytes(String option, String text) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)([kmg]?)").matcher(text.strip().toLowerCase(java.util.Locale.ROOT));
+        Matcher m = SIZE.matcher(text.strip().toLowerCase(Locale.ROOT));
         if (!m.matches()) {
             throw new UsageException(option + ": '" + text + "' is not a size; write e.g. 512m or 20g");
         }
@@ -143,7 +150,7 @@ class LaunchCommand implements Callable<Integer> {
 
     /** Mutual TLS when all three files are given; plaintext when none is. */
     private TransportSecurity security() {
-        long given = java.util.stream.Stream.of(tlsCert, tlsKey, tlsCa).filter(java.util.Objects::nonNull).count();
+        long given = Stream.of(tlsCert, tlsKey, tlsCa).filter(Objects::nonNull).count();
         if (given == 0) {
             return TransportSecurity.plaintext();
         }

@@ -83,8 +83,7 @@ class TwoNodeLaunchTest {
              LauncherProcess n1 = node(hosts, 1, worker)) {
             n0.awaitLines(l -> l.contains(" ready (pid "), 2, RUN);
             n1.awaitLines(l -> l.contains(" ready (pid "), 2, RUN);
-            Thread.sleep(1000); // mid-run: collectives are flowing
-            hosts.cut(1);
+            hosts.cut(1); // "ready" is printed once all connections stand, right before the all-reduce loop
             long cutAt = System.nanoTime();
             assertEquals(1, n0.awaitExit(RUN), n0.output());
             double node0Seconds = (System.nanoTime() - cutAt) / 1e9;

@@ -8,9 +8,9 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * How gRPC connections between processes of a job are protected: plaintext (single node, loopback)
@@ -20,16 +20,17 @@ import java.nio.file.Path;
  * keys are PEM PKCS#8 ({@code BEGIN PRIVATE KEY}).
  */
 public final class TransportSecurity {
-    private static final TransportSecurity PLAINTEXT = new TransportSecurity(null, null, null);
+    private static final TransportSecurity PLAINTEXT = new TransportSecurity(List.of(),
+            InsecureServerCredentials.create(), InsecureChannelCredentials.create());
 
-    private final Path cert;
-    private final Path key;
-    private final Path ca;
+    private final List<Path> files;
+    private final ServerCredentials server;
+    private final ChannelCredentials channel;
 
-    private TransportSecurity(Path cert, Path key, Path ca) {
-        this.cert = cert;
-        this.key = key;
-        this.ca = ca;
+    private TransportSecurity(List<Path> files, ServerCredentials server, ChannelCredentials channel) {
+        this.files = files;
+        this.server = server;
+        this.channel = channel;
     }
 
     public static TransportSecurity plaintext() {
@@ -37,13 +38,12 @@ public final class TransportSecurity {
     }
 
     /**
-     * Mutual TLS from PEM files; checks that they can be read and parsed now, so a wrong path fails
-     * at start, not at the first connection.
+     * Mutual TLS from PEM files, read once here; checks that they parse now, so a wrong path or
+     * format fails at start, not at the first connection.
      *
      * @throws IllegalArgumentException naming the file and what is wrong with it
      */
     public static TransportSecurity mutualTls(Path cert, Path key, Path ca) {
-        TransportSecurity tls = new TransportSecurity(cert, key, ca);
         for (Path p : new Path[] {cert, key, ca}) {
             if (!Files.isReadable(p)) {
                 throw new IllegalArgumentException("TLS file " + p + " does not exist or cannot be read");
@@ -52,47 +52,35 @@ public final class TransportSecurity {
         try {
             // gRPC parses the PEM only when a server or channel is built; parse now to fail early
             GrpcSslContexts.forServer(cert.toFile(), key.toFile()).trustManager(ca.toFile()).build();
+            return new TransportSecurity(List.of(cert, key, ca),
+                    TlsServerCredentials.newBuilder().keyManager(cert.toFile(), key.toFile()).trustManager(ca.toFile())
+                            .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE).build(),
+                    TlsChannelCredentials.newBuilder().keyManager(cert.toFile(), key.toFile()).trustManager(ca.toFile()).build());
         } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException("cannot use the TLS files (certificate " + cert + ", key " + key + ", CA " + ca
                     + "): " + e.getMessage() + "; they must be PEM, the key PKCS#8 ('BEGIN PRIVATE KEY')", e);
         }
-        return tls;
     }
 
     public boolean encrypted() {
-        return cert != null;
+        return !files.isEmpty();
     }
 
     public ServerCredentials serverCredentials() {
-        if (!encrypted()) {
-            return InsecureServerCredentials.create();
-        }
-        try {
-            return TlsServerCredentials.newBuilder().keyManager(cert.toFile(), key.toFile()).trustManager(ca.toFile())
-                    .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE).build();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e.getMessage(), e);
-        }
+        return server;
     }
 
     public ChannelCredentials channelCredentials() {
-        if (!encrypted()) {
-            return InsecureChannelCredentials.create();
-        }
-        try {
-            return TlsChannelCredentials.newBuilder().keyManager(cert.toFile(), key.toFile()).trustManager(ca.toFile()).build();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e.getMessage(), e);
-        }
+        return channel;
     }
 
-    /** The three files, for handing to worker processes; empty for plaintext. */
-    public java.util.List<Path> files() {
-        return encrypted() ? java.util.List.of(cert, key, ca) : java.util.List.of();
+    /** Certificate, key and CA, for handing to worker processes; empty for plaintext. */
+    public List<Path> files() {
+        return files;
     }
 
     @Override
     public String toString() {
-        return encrypted() ? "mutual TLS (certificate " + cert + ", CA " + ca + ")" : "plaintext";
+        return encrypted() ? "mutual TLS (certificate " + files.get(0) + ", CA " + files.get(2) + ")" : "plaintext";
     }
 }
