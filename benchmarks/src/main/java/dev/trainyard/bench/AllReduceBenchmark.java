@@ -1,5 +1,7 @@
 package dev.trainyard.bench;
 
+import dev.trainyard.launcher.report.SvgChart;
+import dev.trainyard.runtime.ByteSize;
 import dev.trainyard.collectives.Transport;
 import dev.trainyard.launcher.netsim.SimulatedCluster;
 import java.io.IOException;

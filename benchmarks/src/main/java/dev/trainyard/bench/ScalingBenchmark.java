@@ -1,5 +1,6 @@
 package dev.trainyard.bench;
 
+import dev.trainyard.launcher.report.SvgChart;
 import dev.trainyard.launcher.netsim.SimulatedCluster;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,6 @@
 package dev.trainyard.bench;
 
+import dev.trainyard.runtime.ByteSize;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

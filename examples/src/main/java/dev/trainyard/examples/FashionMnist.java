@@ -13,6 +13,7 @@ import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.TranslateException;
 import dev.trainyard.collectives.DataType;
 import dev.trainyard.runtime.ProcessGroup;
+import dev.trainyard.runtime.RunEvents;
 import dev.trainyard.runtime.Trainyard;
 import dev.trainyard.runtime.train.Checkpoints;
 import dev.trainyard.runtime.train.DistributedOptions;
@@ -94,6 +95,7 @@ public final class FashionMnist implements Callable<Integer> {
                     TrainingLoop loop = new TrainingLoop(trainer, train, sampler).epochs(epochs).onEpoch((epoch, seconds, samples) -> {
                         double accuracy = accuracy(trainer, test, manager);
                         if (pg.rank() == 0) {
+                            RunEvents.metric("accuracy", accuracy); // the run report's time to target accuracy
                             System.out.printf(Locale.ROOT, "epoch %d/%d test accuracy %.3f (samples/s %.0f)%n", epoch + 1, epochs,
                                     accuracy, samples * pg.worldSize() / seconds);
                         }

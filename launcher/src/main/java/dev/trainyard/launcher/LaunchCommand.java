@@ -3,7 +3,9 @@ package dev.trainyard.launcher;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TransportSecurity;
 import dev.trainyard.runtime.Backend;
+import dev.trainyard.runtime.ByteSize;
 import dev.trainyard.runtime.Durations;
+import dev.trainyard.runtime.Tracing;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -18,12 +20,9 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -34,8 +33,6 @@ import picocli.CommandLine.Parameters;
                 + "rendezvous store on node 0, supervise the workers and tear everything down on failure.",
                 "Worker options after the main class or JAR pass through; after --example NAME put them behind '--'."})
 class LaunchCommand implements Callable<Integer> {
-    private static final Pattern SIZE = Pattern.compile("(\\d+)([kmg]?)");
-
     @Option(names = "--nproc-per-node", paramLabel = "N", description = "workers on this node (default: visible GPUs, else 1)")
     Integer nprocPerNode;
     @Option(names = "--nnodes", paramLabel = "M", description = "nodes in the job (default 1, or SLURM_NNODES)")
@@ -74,8 +71,12 @@ class LaunchCommand implements Callable<Integer> {
     String gracePeriod;
     @Option(names = "--no-preflight", description = "skip the preflight checks before the first step (see 'trainyard preflight')")
     boolean noPreflight;
-    @Option(names = "--min-free-disk", paramLabel = "SIZE", defaultValue = "512m", description = "free space preflight requires in the run directory (e.g. 512m, 20g)")
+    @Option(names = "--min-free-disk", paramLabel = "SIZE", defaultValue = "512m", description = "free space preflight requires in the run directory (e.g. 512M, 20G)")
     String minFreeDisk;
+    @Option(names = "--verbose", description = "show every worker's output on the console too (it is always in RUN_DIR/rank-N.log)")
+    boolean verbose;
+    @Option(names = "--trace", paramLabel = "off|full|every:K", defaultValue = Tracing.DEFAULT, description = "which steps the timeline records (default: ${DEFAULT-VALUE})")
+    String trace;
     @Option(names = "--example", paramLabel = "NAME", description = "run a bundled example instead of your own main class (e.g. allreduce)")
     String example;
     @Parameters(paramLabel = "MAIN_CLASS|JAR [ARGS]", arity = "0..*", description = "what each worker runs, then its arguments")
@@ -126,7 +127,8 @@ class LaunchCommand implements Callable<Integer> {
         return new LaunchPlan(n, m, r, master, masterPort, bindAddr, b, maxRestarts, dir, token, List.copyOf(jvmOpts),
                 entry, List.copyOf(args), duration("--timeout", timeout),
                 Optional.ofNullable(collectiveTimeout).map(t -> duration("--collective-timeout", t)),
-                duration("--grace-period", gracePeriod), gpuIds, security(), preflight(), bytes("--min-free-disk", minFreeDisk));
+                duration("--grace-period", gracePeriod), gpuIds, security(), preflight(), bytes("--min-free-disk", minFreeDisk),
+                verbose, tracing());
     }
 
     /** {@code launch} checks before the first step unless told not to; {@code preflight} overrides this to check only. */
@@ -134,18 +136,21 @@ class LaunchCommand implements Callable<Integer> {
         return noPreflight ? PreflightMode.OFF : PreflightMode.FIRST;
     }
 
-    private static long bytes(String option, String text) {
-        Matcher m = SIZE.matcher(text.strip().toLowerCase(Locale.ROOT));
-        if (!m.matches()) {
-            throw new UsageException(option + ": '" + text + "' is not a size; write e.g. 512m or 20g");
+    private String tracing() {
+        try {
+            Tracing.every(trace);
+            return trace.strip();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--trace: " + e.getMessage(), e);
         }
-        int shift = switch (m.group(2)) {
-            case "k" -> 10;
-            case "m" -> 20;
-            case "g" -> 30;
-            default -> 0;
-        };
-        return Long.parseLong(m.group(1)) << shift;
+    }
+
+    private static long bytes(String option, String text) {
+        try {
+            return ByteSize.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(option + ": " + e.getMessage(), e);
+        }
     }
 
     /** Mutual TLS when all three files are given; plaintext when none is. */

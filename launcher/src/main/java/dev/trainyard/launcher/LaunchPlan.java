@@ -16,12 +16,14 @@ import java.util.Optional;
  * @param security          plaintext, or mutual TLS for the store and every worker connection
  * @param preflight         whether workers run the preflight checks before the first step, or only them
  * @param minFreeDisk       bytes preflight requires free in the run directory
+ * @param verbose           worker output on the console too (else only in the rank logs, with one progress line)
+ * @param trace             which steps the timeline records ({@code off}, {@code full}, {@code every:K})
  */
 record LaunchPlan(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort, String bind,
                   Backend backend, int maxRestarts, Path runDir, JobToken token, List<String> jvmOpts,
                   EntryPoint entry, List<String> workerArgs, Duration rendezvousTimeout,
                   Optional<Duration> collectiveTimeout, Duration gracePeriod, List<String> gpuIds,
-                  TransportSecurity security, PreflightMode preflight, long minFreeDisk) {
+                  TransportSecurity security, PreflightMode preflight, long minFreeDisk, boolean verbose, String trace) {
 
     int worldSize() {
         return nnodes * nprocPerNode;

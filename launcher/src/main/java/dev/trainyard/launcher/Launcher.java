@@ -4,6 +4,7 @@ import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.Store;
 import dev.trainyard.collectives.store.StoreException;
 import dev.trainyard.collectives.store.StoreServer;
+import dev.trainyard.launcher.report.RunReports;
 import dev.trainyard.runtime.ErrorFile;
 import io.grpc.Status;
 import java.io.IOException;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalDouble;
 
 /**
  * One node's launcher: hosts the rendezvous store on node 0 (or connects to it), then runs
@@ -83,6 +85,7 @@ final class Launcher {
             stopCurrent();
             return 1;
         } finally {
+            report();
             synchronized (lifecycle) {
                 finished = true;
             }
@@ -94,6 +97,7 @@ final class Launcher {
     }
 
     private int runGenerations(Store store, int port) {
+        AttemptLog attempts = new AttemptLog(plan.runDir(), plan.nodeRank(), plan.worldSize());
         for (int generation = 0; ; generation++) {
             JobRendezvous rdzv = new JobRendezvous(store, plan, generation);
             rdzv.join();
@@ -104,10 +108,17 @@ final class Launcher {
                 }
                 say("attempt " + (generation + 1) + ": starting ranks " + plan.globalRank(0) + ".."
                         + plan.globalRank(plan.nprocPerNode() - 1) + " of " + plan.worldSize());
-                group = WorkerGroup.start(plan, generation, port, rdzv.workerPrefix(), System.out::println);
+                attempts.started();
+                group = WorkerGroup.start(plan, generation, port, rdzv.workerPrefix(), workerConsole());
                 current = group;
             }
-            JobFailure failure = supervise(group, rdzv);
+            JobFailure failure;
+            try (Progress progress = plan.preflight() == PreflightMode.ONLY ? null
+                    : new Progress(plan.runDir(), plan.globalRank(0), plan.nprocPerNode()).start()) {
+                failure = supervise(group, rdzv);
+            }
+            attempts.ended(generation + 1, failure == null ? "ok" : isSignalled() ? "stopped" : "failed",
+                    failure == null ? 0 : failure.exitCode(), failure == null ? null : failure.summary());
             if (failure == null) {
                 say(plan.preflight() == PreflightMode.ONLY ? "preflight passed on all " + plan.worldSize() + " workers"
                         : "all " + plan.worldSize() + " workers finished successfully");
@@ -207,6 +218,25 @@ final class Launcher {
             w.tail().forEach(l -> detail.add("    " + l));
         }
         return new JobFailure(exit.code(), summary, detail);
+    }
+
+    /** Worker output goes to the rank logs always, and to the console with --verbose (and for preflight's table). */
+    private java.util.function.Consumer<String> workerConsole() {
+        return plan.verbose() || plan.preflight() == PreflightMode.ONLY ? System.out::println : line -> { };
+    }
+
+    /** Every node writes the report of what its run directory holds; the summary goes to the console. */
+    private void report() {
+        if (plan.preflight() == PreflightMode.ONLY || !Files.exists(plan.runDir().resolve("attempts-node-" + plan.nodeRank() + ".jsonl"))) {
+            return; // a preflight, or no worker ever started: nothing to report
+        }
+        try {
+            say("run: " + RunReports.write(plan.runDir(), null, OptionalDouble.empty()));
+            say("report: " + plan.runDir().resolve("report.html") + " (timeline: " + plan.runDir().resolve("timeline.json")
+                    + "; regenerate with: trainyard report " + plan.runDir() + ")");
+        } catch (IOException | RuntimeException e) {
+            say("cannot write the run report in " + plan.runDir() + ": " + e.getMessage());
+        }
     }
 
     /** {@code RUN_DIR/failure-attempt-K.txt}: what the console said, kept with the run for its report. */

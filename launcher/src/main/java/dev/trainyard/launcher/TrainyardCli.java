@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 
 /** {@code trainyard <command>}: the launcher's command line (the {@code ./trainyard} script runs this). */
 @Command(name = "trainyard", mixinStandardHelpOptions = true, version = "trainyard 0.1.0",
-        subcommands = {LaunchCommand.class, PreflightCommand.class},
+        subcommands = {LaunchCommand.class, PreflightCommand.class, ReportCommand.class},
         description = "Distributed data-parallel training for the JVM.")
 public final class TrainyardCli implements Runnable {
 
@@ -20,8 +20,8 @@ public final class TrainyardCli implements Runnable {
 
     static int execute(String... args) {
         CommandLine cli = new CommandLine(new TrainyardCli());
-        cli.setStopAtPositional(true);
-        cli.getSubcommands().values().forEach(c -> c.setStopAtPositional(true));
+        // launch and preflight pass everything after the program through to it; report takes options anywhere
+        cli.getSubcommands().values().forEach(c -> c.setStopAtPositional(c.getCommand() instanceof LaunchCommand));
         // a mistyped value is one line naming it, not the whole usage text
         cli.setParameterExceptionHandler((e, args1) -> {
             String command = e.getCommandLine().getCommandName();

@@ -29,7 +29,7 @@ class FashionMnistExampleTest {
             for (int r = 0; r < 2; r++) {
                 List<String> lines = Files.readAllLines(run.resolve("metrics-rank-" + r + ".jsonl"));
                 assertEquals(32, lines.size(), "one line per step: 4000 samples / (2 x 64) rounded up");
-                assertTrue(lines.get(5).matches("\\{\"rank\":" + r + ",\"step\":6,\"samples\":64,\"data_wait_s\":.*\"bytes_allreduced\":940584,\"skipped\":false}"),
+                assertTrue(lines.get(5).matches("\\{\"rank\":" + r + ",\"attempt\":0,\"step\":6,\"samples\":64,\"data_wait_s\":.*\"bytes_allreduced\":940584,\"skipped\":false,\"wall_s\":.*}"),
                         lines.get(5));
             }
             try (var files = Files.list(run.resolve("checkpoints"))) {

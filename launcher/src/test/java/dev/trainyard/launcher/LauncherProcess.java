@@ -49,15 +49,20 @@ final class LauncherProcess implements AutoCloseable {
         return start(List.of(), launchArgs, Map.of());
     }
 
-    /** A {@code trainyard COMMAND} other than launch (e.g. preflight), or launch with its preflight on. */
+    /** A {@code trainyard COMMAND} other than launch (e.g. preflight), or launch with its preflight on; worker output on the console. */
     static LauncherProcess start(String command, List<String> args) {
-        return start(List.of(), command, args, Map.of());
+        List<String> verbose = new ArrayList<>(List.of("--verbose"));
+        verbose.addAll(args);
+        return start(List.of(), command, verbose, Map.of());
     }
 
     /** {@code wrapper} prefixes the java command (e.g. {@code ip netns exec ns}). */
-    /** Launch tests skip the preflight (its own test covers it) to keep the suite short. */
+    /**
+     * Launch tests skip the preflight (its own test covers it) to keep the suite short, and see the
+     * workers' output on the console ({@code --verbose}) to check it.
+     */
     static LauncherProcess start(List<String> wrapper, List<String> launchArgs, Map<String, String> env) {
-        List<String> args = new ArrayList<>(List.of("--no-preflight"));
+        List<String> args = new ArrayList<>(List.of("--no-preflight", "--verbose"));
         args.addAll(launchArgs);
         return start(wrapper, "launch", args, env);
     }

@@ -49,7 +49,10 @@ public final class Trainyard {
         Store store = ctx.storePrefix().isEmpty() ? remote : remote.prefixed(ctx.storePrefix());
         CommunicatorOptions options = tune.apply(ctx.communicatorOptions());
         try {
-            return new ProcessGroup(ctx, store, GrpcCommunicator.connect(store, ctx.rank(), ctx.worldSize(), options), remote);
+            long t0 = System.nanoTime();
+            ProcessGroup pg = new ProcessGroup(ctx, store, GrpcCommunicator.connect(store, ctx.rank(), ctx.worldSize(), options), remote);
+            RunEvents.span("rendezvous", t0, System.nanoTime());
+            return pg;
         } catch (RuntimeException e) {
             remote.close();
             throw e;

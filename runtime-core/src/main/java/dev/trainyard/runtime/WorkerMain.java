@@ -1,6 +1,7 @@
 package dev.trainyard.runtime;
 
 import java.lang.reflect.InvocationTargetException;
+import java.lang.management.ManagementFactory;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.file.Path;
@@ -36,11 +37,16 @@ public final class WorkerMain {
         }
         Runtime.getRuntime().addShutdownHook(new Thread(
                 () -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroy), "trainyard-stop-children"));
+        // JVM start to here: process spawn, JVM boot and class loading, for the report's time to first step
+        long jvmStartMicros = ManagementFactory.getRuntimeMXBean().getStartTime() * 1000;
+        RunEvents.spanMicros("jvm_start", jvmStartMicros, (RunEvents.micros(System.nanoTime()) - jvmStartMicros) / 1e6);
         List<String> programArgs = Arrays.asList(args).subList(1, args.length);
         String preflight = System.getenv().getOrDefault(WorkerEnv.PREFLIGHT, "off");
         if (!preflight.equals("off")) {
             long minFree = Long.parseLong(System.getenv().getOrDefault(WorkerEnv.MIN_FREE_DISK, "0"));
+            long t0 = System.nanoTime();
             boolean ok = new Preflight(WorkerContext.fromEnvironment(System.getenv()), args[0], programArgs, minFree).run(System.out);
+            RunEvents.span("preflight", t0, System.nanoTime());
             if (!ok || preflight.equals("only")) {
                 System.out.flush();
                 System.exit(ok ? 0 : Preflight.FAILED);

@@ -6,6 +6,7 @@ import dev.trainyard.collectives.CommunicatorOptions;
 import dev.trainyard.collectives.ReduceOp;
 import dev.trainyard.collectives.store.Store;
 import dev.trainyard.runtime.ProcessGroup;
+import dev.trainyard.runtime.RunEvents;
 import dev.trainyard.runtime.Trainyard;
 import dev.trainyard.runtime.WorkerContext;
 import java.io.IOException;
@@ -78,6 +79,7 @@ public final class Preflight {
         long t0 = System.nanoTime();
         try {
             Engine e = Engine.getEngine("PyTorch");
+            RunEvents.span("engine_load", t0, System.nanoTime());
             return CheckResult.ok("engine", "DJL " + e.getEngineName() + " " + e.getVersion() + " loaded"
                     + ("true".equals(System.getProperty("ai.djl.offline")) ? " offline" : "") + " in " + seconds(t0));
         } catch (Throwable t) { // a missing native library surfaces as an Error
@@ -149,6 +151,7 @@ public final class Preflight {
         String lineRate = LineRate.of(ctx.bindHost());
         for (LinkProbe.Link l : LinkProbe.run(pg.store(), pg.rank(), pg.worldSize(), options)) {
             if (l.from() == pg.rank()) {
+                RunEvents.metric("preflight_link_GBps", l.gbPerSecond()); // what the run report compares training's busbw with
                 rows.add(CheckResult.ok("link " + l.from() + "-" + l.to(), String.format("%.2f GB/s both ways (%d MiB all-reduce); %s",
                         l.gbPerSecond(), LinkProbe.BYTES >> 20, lineRate)));
             }

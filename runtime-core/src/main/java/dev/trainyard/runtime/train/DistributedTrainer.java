@@ -12,6 +12,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
 import ai.djl.training.TrainingConfig;
 import dev.trainyard.runtime.ProcessGroup;
+import dev.trainyard.runtime.Tracing;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -46,12 +47,7 @@ public class DistributedTrainer extends Trainer {
     private long steps;
     private long skippedSteps;
     private boolean noSync;
-    private long samples;
-    /** End of the last backward or step: from here to the next forward the worker waited for data. */
-    private long idleSince;
-    private long dataWaitNanos;
-    private long forwardNanos;
-    private long backwardNanos;
+    private StepClock clock;
 
     public DistributedTrainer(Model model, TrainingConfig config, ProcessGroup group, DistributedOptions options) {
         super(model, config);
@@ -99,7 +95,7 @@ public class DistributedTrainer extends Trainer {
                 throw new UncheckedIOException("cannot open the metrics file " + f, e);
             }
         });
-        idleSince = System.nanoTime();
+        clock = new StepClock(stages.count(), Tracing.fromEnvironment());
     }
 
     /** The options' file, else {@code RUN_DIR/metrics-rank-N.jsonl} under the launcher; none standalone. */
@@ -137,13 +133,17 @@ public class DistributedTrainer extends Trainer {
     @Override
     public NDList forward(NDList data, NDList labels) {
         setUp();
-        long t0 = System.nanoTime();
-        dataWaitNanos += t0 - idleSince;
-        samples += data.head().getShape().get(0);
+        clock.forwardStarts(data.head().getShape().get(0));
         try {
-            return stages.count() == 1 ? super.forward(data, labels) : stagedForward(data);
+            if (stages.count() == 1) {
+                long t0 = System.nanoTime();
+                NDList out = super.forward(data, labels);
+                clock.forwardStage(0, System.nanoTime() - t0);
+                return out;
+            }
+            return stagedForward(data);
         } finally {
-            forwardNanos += System.nanoTime() - t0;
+            clock.forwardEnds();
         }
     }
 
@@ -151,6 +151,7 @@ public class DistributedTrainer extends Trainer {
     private NDList stagedForward(NDList data) {
         NDList x = data;
         for (int s = 0; s < stages.count(); s++) {
+            long t0 = System.nanoTime();
             if (s > 0) {
                 NDList boundary = new NDList(x.size());
                 for (NDArray a : x) {
@@ -165,6 +166,7 @@ public class DistributedTrainer extends Trainer {
                 x = b.forward(directStore, x, true);
             }
             stageOutputs[s] = x;
+            clock.forwardStage(s, System.nanoTime() - t0);
         }
         return x;
     }
@@ -184,28 +186,31 @@ public class DistributedTrainer extends Trainer {
 
         @Override
         public void backward(NDArray target) {
-            long t0 = System.nanoTime();
+            clock.backwardStarts();
             // with one rank "launching" only checks the gradients (GradientBuckets sends nothing)
             boolean sync = !noSync && (group.worldSize() > 1 || options.nonFinite() != NonFinitePolicy.OFF)
                     && stepCalls % options.accumulationSteps() == options.accumulationSteps() - 1;
+            long t0 = System.nanoTime();
             inner.backward(target);
             int k = stages.count();
+            clock.backwardStage(k - 1, System.nanoTime() - t0);
             if (sync) {
                 buckets.launchStage(k - 1);
             }
             for (int s = k - 2; s >= 0; s--) {
+                long ts = System.nanoTime();
                 NDList outs = stageOutputs[s];
                 for (int i = 0; i < outs.size(); i++) {
                     try (NDArray grad = stageInputs[s + 1].get(i).getGradient()) {
                         JniUtils.backward((PtNDArray) outs.get(i), (PtNDArray) grad, i < outs.size() - 1, false);
                     }
                 }
+                clock.backwardStage(s, System.nanoTime() - ts);
                 if (sync) {
                     buckets.launchStage(s);
                 }
             }
-            idleSince = System.nanoTime();
-            backwardNanos += idleSince - t0;
+            clock.backwardEnds();
         }
 
         @Override
@@ -228,7 +233,8 @@ public class DistributedTrainer extends Trainer {
         if (++stepCalls % options.accumulationSteps() != 0) {
             return;
         }
-        long exposed = buckets.awaitAll();
+        long awaitStart = System.nanoTime();
+        buckets.awaitAll();
         long t0 = System.nanoTime();
         steps++;
         boolean skip = buckets.stepHadNonFinite();
@@ -238,14 +244,8 @@ public class DistributedTrainer extends Trainer {
             super.step();
         }
         long t1 = System.nanoTime();
-        last = new StepMetrics(steps, samples, dataWaitNanos / 1e9, forwardNanos / 1e9, backwardNanos / 1e9,
-                exposed / 1e9, (t1 - t0) / 1e9, buckets.lastCommNanos() / 1e9, group.worldSize() > 1 ? buckets.bytesPerStep() : 0, skip);
+        last = clock.stepped(steps, awaitStart, t0, t1, buckets, group.worldSize() > 1 ? buckets.bytesPerStep() : 0, skip);
         writeMetrics(last);
-        samples = 0;
-        dataWaitNanos = 0;
-        forwardNanos = 0;
-        backwardNanos = 0;
-        idleSince = System.nanoTime();
     }
 
     /**
@@ -276,7 +276,7 @@ public class DistributedTrainer extends Trainer {
             return;
         }
         try {
-            metricsOut.write(m.toJson(group.rank()));
+            metricsOut.write(m.toJson(group.rank(), group.restartCount()));
             metricsOut.newLine();
             metricsOut.flush();
         } catch (IOException e) {

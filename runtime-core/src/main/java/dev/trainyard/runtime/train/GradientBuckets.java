@@ -36,6 +36,8 @@ final class GradientBuckets {
     private final List<ByteBuffer> slices = new ArrayList<>();
     private final Work[] inFlight;
     private final long[] launchNanos;
+    /** When each bucket's all-reduce of the last awaited step completed (0: not sent), for the timeline. */
+    private final long[] doneNanos;
     private long commNanos;
     /** One float after each bucket's gradients: 1 where this rank saw a non-finite value; averaged with them, > 0 on every rank if any rank did. */
     private final boolean checkFinite;
@@ -60,6 +62,7 @@ final class GradientBuckets {
         bound = new boolean[n];
         inFlight = new Work[n];
         launchNanos = new long[n];
+        doneNanos = new long[n];
         this.checkFinite = checkFinite;
         launched = new boolean[n];
         localNonFinite = new int[n];
@@ -128,17 +131,15 @@ final class GradientBuckets {
         bound[b.index()] = true;
     }
 
-    /**
-     * Waits for every launched bucket; returns the nanoseconds spent waiting (exposed communication).
-     * Afterwards the gradients hold the average over all ranks.
-     */
-    long awaitAll() {
-        long t0 = System.nanoTime();
+    /** Waits for every launched bucket; afterwards the gradients hold the average over all ranks. */
+    void awaitAll() {
         long busyUntil = 0;
         commNanos = 0;
         for (int i = 0; i < inFlight.length; i++) {
+            doneNanos[i] = 0;
             if (inFlight[i] != null) {
                 inFlight[i].await();
+                doneNanos[i] = inFlight[i].completedNanos();
                 // buckets run one after another in launch order: their union is the time communication was in flight
                 long from = Math.max(launchNanos[i], busyUntil);
                 busyUntil = Math.max(busyUntil, inFlight[i].completedNanos());
@@ -149,9 +150,7 @@ final class GradientBuckets {
                 }
             }
         }
-        long waited = System.nanoTime() - t0;
         collectNonFinite();
-        return waited;
     }
 
     private void collectNonFinite() {
@@ -209,6 +208,20 @@ final class GradientBuckets {
             }
         }
         return -1;
+    }
+
+    int bucketCount() {
+        return inFlight.length;
+    }
+
+    /** {@link System#nanoTime()} when bucket {@code i}'s all-reduce of the last awaited step started. */
+    long launchNanos(int i) {
+        return launchNanos[i];
+    }
+
+    /** ... and when it completed; 0 if the bucket was not sent in that step. */
+    long doneNanos(int i) {
+        return doneNanos[i];
     }
 
     /** How long the last awaited step had at least one all-reduce in flight. */

@@ -4,6 +4,7 @@ import ai.djl.training.EasyTrain;
 import ai.djl.training.dataset.Batch;
 import ai.djl.training.dataset.RandomAccessDataset;
 import ai.djl.translate.TranslateException;
+import dev.trainyard.runtime.RunEvents;
 import java.io.IOException;
 import java.util.Optional;
 
@@ -70,6 +71,8 @@ public final class TrainingLoop {
         boolean writer = trainer.processGroup().rank() == 0;
         sampler.startAt(start.epoch(), start.batchesDone());
         long step = start.step();
+        RunEvents.plan(epochs, sampler.batchesPerEpoch(train.size()),
+                (long) sampler.getBatchSize() * trainer.processGroup().worldSize());
         for (int epoch = start.epoch(); epoch < epochs; epoch++) {
             long batches = epoch == start.epoch() ? start.batchesDone() : 0;
             long samples = 0;
@@ -81,17 +84,24 @@ public final class TrainingLoop {
                 batch.close();
                 TrainingState now = new TrainingState(epoch, ++batches, ++step);
                 if (writer && checkpoints.isPresent() && checkpointEvery > 0 && step % checkpointEvery == 0) {
-                    checkpoints.get().save(now, trainer.getModel().getBlock());
+                    save(now);
                 }
                 onStep.accept(now);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             trainer.notifyListeners(listener -> listener.onEpoch(trainer));
+            RunEvents.epoch(epoch, seconds, samples);
             if (writer && checkpoints.isPresent()) {
-                checkpoints.get().save(new TrainingState(epoch + 1, 0, step), trainer.getModel().getBlock());
+                save(new TrainingState(epoch + 1, 0, step));
             }
             onEpoch.accept(epoch, seconds, samples);
         }
         return new TrainingState(epochs, 0, step);
+    }
+
+    private void save(TrainingState state) throws IOException {
+        long t0 = System.nanoTime();
+        checkpoints.get().save(state, trainer.getModel().getBlock());
+        RunEvents.span("checkpoint", t0, System.nanoTime());
     }
 }

@@ -1,4 +1,6 @@
-package dev.trainyard.bench;
+package dev.trainyard.launcher.report;
+
+import dev.trainyard.runtime.ByteSize;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -8,11 +10,11 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Self-contained SVG charts for the benchmark results (no plotting library, no network): a line
- * chart with a log2 x axis (busbw against message size) and bar charts, grouped or stacked
- * (throughput per world size, step-time breakdown).
+ * Self-contained SVG charts for benchmark results and run reports (no plotting library, no
+ * network): line charts with a log2 byte-size x axis (busbw against message size) or a linear one
+ * (throughput over time), and bar charts, grouped or stacked (step-time breakdowns).
  */
-final class SvgChart {
+public final class SvgChart {
     private static final String[] COLORS = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"};
     private static final int W = 720;
     private static final int H = 420;
@@ -22,40 +24,53 @@ final class SvgChart {
     private static final int B = 60;
 
     /** One named series of values, one per x (line chart) or per category (bar chart). */
-    record Series(String name, double[] values) {
+    public record Series(String name, double[] values) {
     }
 
     private SvgChart() {
     }
 
     /** {@code results/x.json} → {@code results/x.svg}. */
-    static Path beside(Path json) {
+    public static Path beside(Path json) {
         String name = json.getFileName().toString();
         return json.resolveSibling((name.endsWith(".json") ? name.substring(0, name.length() - 5) : name) + ".svg");
     }
 
-    static void lines(Path file, String title, String xLabel, String yLabel, double[] x, List<Series> series) throws IOException {
-        double lo = Math.log(x[0]) / Math.log(2);
-        double hi = Math.log(x[x.length - 1]) / Math.log(2);
+    /** Line chart over a log2 byte-size x axis, written to {@code file}. */
+    public static void lines(Path file, String title, String xLabel, String yLabel, double[] x, List<Series> series) throws IOException {
+        write(file, lines(title, xLabel, yLabel, x, series, true));
+    }
+
+    /** Line chart as SVG text; {@code log2Bytes} picks a log2 byte-size x axis, else a linear one. */
+    public static String lines(String title, String xLabel, String yLabel, double[] x, List<Series> series, boolean log2Bytes) {
+        java.util.function.DoubleUnaryOperator scale = log2Bytes ? v -> Math.log(v) / Math.log(2) : v -> v;
+        double lo = scale.applyAsDouble(x[0]);
+        double hi = scale.applyAsDouble(x[x.length - 1]);
         double yMax = niceMax(series.stream().flatMap(s -> java.util.Arrays.stream(s.values()).boxed()).mapToDouble(Double::doubleValue).max().orElse(1));
         StringBuilder sb = frame(title, xLabel, yLabel, yMax);
         for (int i = 0; i < x.length; i += Math.max(1, x.length / 8)) {
-            double px = L + (Math.log(x[i]) / Math.log(2) - lo) / Math.max(1e-9, hi - lo) * (W - L - R);
-            sb.append(text(px, H - B + 18, ByteSize.format((long) x[i]), "middle"));
+            double px = L + (scale.applyAsDouble(x[i]) - lo) / Math.max(1e-9, hi - lo) * (W - L - R);
+            sb.append(text(px, H - B + 18, log2Bytes ? ByteSize.format((long) x[i]) : fmt(x[i]), "middle"));
         }
         for (int s = 0; s < series.size(); s++) {
             StringBuilder pts = new StringBuilder();
             for (int i = 0; i < x.length; i++) {
-                double px = L + (Math.log(x[i]) / Math.log(2) - lo) / Math.max(1e-9, hi - lo) * (W - L - R);
+                double px = L + (scale.applyAsDouble(x[i]) - lo) / Math.max(1e-9, hi - lo) * (W - L - R);
                 pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", px, y(series.get(s).values()[i], yMax)));
             }
             sb.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"%s\"/>%n", COLORS[s % COLORS.length], pts));
             legend(sb, s, series.get(s).name());
         }
-        write(file, sb);
+        return sb.append("</svg>\n").toString();
     }
 
-    static void bars(Path file, String title, String yLabel, List<String> categories, List<Series> series, boolean stacked) throws IOException {
+    /** Bar chart, grouped or stacked, written to {@code file}. */
+    public static void bars(Path file, String title, String yLabel, List<String> categories, List<Series> series, boolean stacked) throws IOException {
+        write(file, bars(title, yLabel, categories, series, stacked));
+    }
+
+    /** Bar chart as SVG text. */
+    public static String bars(String title, String yLabel, List<String> categories, List<Series> series, boolean stacked) {
         double yMax = 0;
         for (int c = 0; c < categories.size(); c++) {
             double total = 0;
@@ -87,7 +102,7 @@ final class SvgChart {
         for (int s = 0; s < series.size(); s++) {
             legend(sb, s, series.get(s).name());
         }
-        write(file, sb);
+        return sb.append("</svg>\n").toString();
     }
 
     private static StringBuilder frame(String title, String xLabel, String yLabel, double yMax) {
@@ -144,11 +159,10 @@ final class SvgChart {
         return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
     }
 
-    private static void write(Path file, StringBuilder sb) throws IOException {
-        sb.append("</svg>\n");
+    private static void write(Path file, String svg) throws IOException {
         if (file.toAbsolutePath().getParent() != null) {
             Files.createDirectories(file.toAbsolutePath().getParent());
         }
-        Files.writeString(file, sb.toString(), StandardCharsets.UTF_8);
+        Files.writeString(file, svg, StandardCharsets.UTF_8);
     }
 }

@@ -1,13 +1,13 @@
-package dev.trainyard.bench;
+package dev.trainyard.runtime;
 
 import java.util.Locale;
 
 /** Parses and prints byte sizes the way nccl-tests does: 4K, 64M, 1G (powers of 1024). */
-final class ByteSize {
+public final class ByteSize {
     private ByteSize() {
     }
 
-    static long parse(String text) {
+    public static long parse(String text) {
         String t = text.strip().toUpperCase(Locale.ROOT).replace("IB", "").replace("B", "");
         long unit = 1;
         char last = t.isEmpty() ? ' ' : t.charAt(t.length() - 1);
@@ -26,7 +26,7 @@ final class ByteSize {
         }
     }
 
-    static String format(long bytes) {
+    public static String format(long bytes) {
         if (bytes >= (1L << 30) && bytes % (1L << 30) == 0) {
             return (bytes >> 30) + "G";
         }

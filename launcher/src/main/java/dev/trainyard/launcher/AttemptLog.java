@@ -1,0 +1,58 @@
+package dev.trainyard.launcher;
+
+import com.google.gson.JsonObject;
+import dev.trainyard.runtime.RunEvents;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * {@code RUN_DIR/attempts-node-K.jsonl}: every attempt this node's launcher ran, with its start
+ * and end, outcome, exit status, the failure's summary and the energy the machine's CPU packages
+ * used meanwhile (when RAPL is readable). The run report's scrap and restart figures come from here.
+ */
+final class AttemptLog {
+    private final Path file;
+    private final int node;
+    private final int worldSize;
+    private long startMicros;
+    private long[][] energyAtStart;
+    private final String[] energyNote = new String[1];
+
+    AttemptLog(Path runDir, int node, int worldSize) {
+        this.file = runDir.resolve("attempts-node-" + node + ".jsonl");
+        this.node = node;
+        this.worldSize = worldSize;
+    }
+
+    void started() {
+        startMicros = RunEvents.micros(System.nanoTime());
+        energyAtStart = Rapl.read(energyNote);
+    }
+
+    /** @param outcome ok, failed or stopped */
+    void ended(int attempt, String outcome, int exitCode, String summary) {
+        JsonObject a = new JsonObject();
+        a.addProperty("attempt", attempt);
+        a.addProperty("node", node);
+        a.addProperty("world", worldSize);
+        a.addProperty("start_us", startMicros);
+        a.addProperty("end_us", RunEvents.micros(System.nanoTime()));
+        a.addProperty("outcome", outcome);
+        a.addProperty("exit_code", exitCode);
+        a.addProperty("summary", summary);
+        long[][] energyAtEnd = energyAtStart == null ? null : Rapl.read(energyNote);
+        if (energyAtEnd != null && energyAtEnd.length == energyAtStart.length) {
+            a.addProperty("energy_j", Rapl.joules(energyAtStart, energyAtEnd));
+        } else {
+            a.addProperty("energy_note", energyNote[0]);
+        }
+        try {
+            Files.writeString(file, a + System.lineSeparator(), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            Launcher.say("cannot record the attempt in " + file + " (" + e.getMessage() + "); the run report will lack it");
+        }
+    }
+}

@@ -1,0 +1,191 @@
+package dev.trainyard.launcher;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/**
+ * The launcher's one live progress line, aggregated over this node's ranks from the files they
+ * append to: epoch, step of total, samples/s, ETA, the slowest rank and the last accuracy the job
+ * reported. On a terminal it rewrites one line; otherwise it prints a line every
+ * {@link #PLAIN_EVERY_MILLIS}. Reads only what was appended since the last look.
+ */
+final class Progress implements AutoCloseable {
+    private static final long TTY_EVERY_MILLIS = 1000;
+    private static final long PLAIN_EVERY_MILLIS = 10_000;
+    private static final int RECENT = 20;
+
+    private final Path runDir;
+    private final int firstRank;
+    private final int ranks;
+    private final boolean tty;
+    private final Thread thread;
+    private final long[] offsets;
+    private final long[] eventOffsets;
+    private final long[] lastStep;
+    private final double[][] recentBusy;
+    private final int[] recentCount;
+    private final ArrayDeque<double[]> window = new ArrayDeque<>(); // {t_end_us, samples} of every rank's recent steps
+    private long stepsPerEpoch;
+    private int epochs;
+    private String accuracy;
+    private String lastLine = "";
+    private volatile boolean closed;
+
+    Progress(Path runDir, int firstRank, int ranks) {
+        this.runDir = runDir;
+        this.firstRank = firstRank;
+        this.ranks = ranks;
+        this.tty = System.console() != null;
+        this.offsets = new long[ranks];
+        this.eventOffsets = new long[ranks];
+        this.lastStep = new long[ranks];
+        this.recentBusy = new double[ranks][RECENT];
+        this.recentCount = new int[ranks];
+        this.thread = new Thread(this::loop, "trainyard-progress");
+        thread.setDaemon(true);
+    }
+
+    Progress start() {
+        thread.start();
+        return this;
+    }
+
+    private void loop() {
+        while (!closed) {
+            try {
+                Thread.sleep(tty ? TTY_EVERY_MILLIS : PLAIN_EVERY_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            String line = poll();
+            if (line != null && !line.equals(lastLine)) {
+                lastLine = line;
+                if (tty) {
+                    System.err.print("\r" + line + "\u001b[K"); // rewrite the line, clear what the last one left
+                    System.err.flush();
+                } else {
+                    System.err.println(line);
+                }
+            }
+        }
+    }
+
+    /** The current line, or null before the first step. */
+    synchronized String poll() {
+        for (int r = 0; r < ranks; r++) {
+            int rank = r;
+            offsets[r] = readNew(runDir.resolve("metrics-rank-" + (firstRank + r) + ".jsonl"), offsets[r], m -> step(rank, m));
+            eventOffsets[r] = readNew(runDir.resolve("events-rank-" + (firstRank + r) + ".jsonl"), eventOffsets[r], this::event);
+        }
+        long step = Long.MAX_VALUE;
+        for (long s : lastStep) {
+            step = Math.min(step, s);
+        }
+        if (step == 0 || window.isEmpty()) {
+            return null;
+        }
+        double seconds = (window.peekLast()[0] - window.peekFirst()[0]) / 1e6;
+        double samples = window.stream().skip(1).mapToDouble(w -> w[1]).sum();
+        double rate = seconds > 0 ? samples / seconds : 0;
+        StringBuilder sb = new StringBuilder("trainyard: ");
+        long total = stepsPerEpoch * epochs;
+        if (total > 0) {
+            sb.append(String.format(Locale.ROOT, "epoch %d/%d, step %d/%d", Math.min(epochs, step / Math.max(1, stepsPerEpoch) + 1), epochs, step, total));
+        } else {
+            sb.append("step ").append(step);
+        }
+        sb.append(String.format(Locale.ROOT, ", %,.0f samples/s", rate));
+        if (total > 0 && rate > 0 && step < total) {
+            double stepSeconds = seconds / Math.max(1, window.size() / (double) ranks - 1);
+            long eta = Math.round((total - step) * stepSeconds);
+            sb.append(String.format(Locale.ROOT, ", ETA %d:%02d", eta / 60, eta % 60));
+        }
+        if (ranks > 1) {
+            int slowest = 0;
+            double[] mean = new double[ranks];
+            for (int r = 0; r < ranks; r++) {
+                int n = Math.min(recentCount[r], RECENT);
+                for (int i = 0; i < n; i++) {
+                    mean[r] += recentBusy[r][i] / n;
+                }
+                slowest = mean[r] > mean[slowest] ? r : slowest;
+            }
+            double others = 0;
+            for (int r = 0; r < ranks; r++) {
+                others += r == slowest ? 0 : mean[r] / (ranks - 1);
+            }
+            sb.append(String.format(Locale.ROOT, ", slowest rank %d (%+.0f%%)", firstRank + slowest, others > 0 ? (mean[slowest] / others - 1) * 100 : 0));
+        }
+        if (accuracy != null) {
+            sb.append(", accuracy ").append(accuracy);
+        }
+        return sb.toString();
+    }
+
+    private void step(int r, JsonObject m) {
+        lastStep[r] = m.get("step").getAsLong();
+        // busy time: the step without exposed communication (there the others wait for the slowest)
+        recentBusy[r][recentCount[r]++ % RECENT] = m.get("wall_s").getAsDouble() - m.get("exposed_comm_s").getAsDouble();
+        window.addLast(new double[] {m.get("t_end_us").getAsLong(), m.get("samples").getAsLong()});
+        while (window.size() > RECENT * ranks) {
+            window.removeFirst();
+        }
+    }
+
+    private void event(JsonObject e) {
+        String kind = e.get("event").getAsString();
+        if (kind.equals("plan")) {
+            epochs = e.get("epochs").getAsInt();
+            stepsPerEpoch = e.get("steps_per_epoch").getAsLong();
+        } else if (kind.equals("metric") && e.get("name").getAsString().equals("accuracy") && !e.get("value").isJsonNull()) {
+            accuracy = String.format(Locale.ROOT, "%.3f", e.get("value").getAsDouble());
+        }
+    }
+
+    /** Parses the complete lines appended to {@code file} since {@code offset}; returns the new offset. */
+    private static long readNew(Path file, long offset, Consumer<JsonObject> each) {
+        if (!Files.exists(file)) {
+            return offset;
+        }
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+            if (f.length() <= offset) {
+                return offset;
+            }
+            byte[] bytes = new byte[(int) (f.length() - offset)];
+            f.seek(offset);
+            f.readFully(bytes);
+            String text = new String(bytes, StandardCharsets.UTF_8);
+            int end = text.lastIndexOf('\n');
+            if (end < 0) {
+                return offset;
+            }
+            for (String line : text.substring(0, end).split("\n")) {
+                try {
+                    each.accept(JsonParser.parseString(line).getAsJsonObject());
+                } catch (RuntimeException malformed) {
+                    // a line from another writer version: not worth stopping progress for
+                }
+            }
+            return offset + text.substring(0, end + 1).getBytes(StandardCharsets.UTF_8).length;
+        } catch (IOException e) {
+            return offset;
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        if (tty && !lastLine.isEmpty()) {
+            System.err.println();
+        }
+    }
+}

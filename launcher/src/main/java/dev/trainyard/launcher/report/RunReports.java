@@ -1,0 +1,46 @@
+package dev.trainyard.launcher.report;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+import java.util.OptionalDouble;
+
+/** Writes {@code report.json}, {@code report.html} and {@code timeline.json} into a run directory. */
+public final class RunReports {
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeNulls().create();
+
+    private RunReports() {
+    }
+
+    /**
+     * @param baseline another run directory to compute scaling efficiency against, or null
+     * @return one line summing the run up, for the console
+     */
+    public static String write(Path runDir, Path baseline, OptionalDouble targetAccuracy) throws IOException {
+        RunFiles run = RunFiles.load(runDir);
+        JsonObject report = RunReport.compute(run, baseline == null ? null : RunFiles.load(baseline), targetAccuracy);
+        atomically(runDir.resolve("report.json"), GSON.toJson(report));
+        atomically(runDir.resolve("report.html"), ReportHtml.render(report));
+        atomically(runDir.resolve("timeline.json"), new Gson().toJson(Timeline.of(run)));
+        JsonObject thr = report.getAsJsonObject("throughput");
+        JsonObject scrap = report.getAsJsonObject("scrap");
+        var accuracy = report.getAsJsonObject("cycle_time").getAsJsonArray("accuracy");
+        return String.format(Locale.ROOT, "%d samples in %.1f s (%.0f samples/s in training steps), %d restart(s), %d step(s) redone, %d skipped%s",
+                thr.get("samples").getAsLong(), report.getAsJsonObject("run").get("wall_s").getAsDouble(),
+                thr.get("samples_per_s_training").getAsDouble(), scrap.get("restarts").getAsInt(),
+                scrap.get("steps_redone").getAsInt(), scrap.get("skipped_steps").getAsInt(), accuracy.isEmpty() ? ""
+                        : String.format(Locale.ROOT, "; last accuracy %.3f", accuracy.get(accuracy.size() - 1).getAsJsonObject().get("accuracy").getAsDouble()));
+    }
+
+    private static void atomically(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, text, StandardCharsets.UTF_8);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}

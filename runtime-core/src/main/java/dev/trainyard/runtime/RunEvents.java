@@ -1,0 +1,96 @@
+package dev.trainyard.runtime;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
+
+/**
+ * {@code RUN_DIR/events-rank-N.jsonl}: what happened on this worker besides training steps, one
+ * JSON object a line, for the run report and the timeline: start-up phases (JVM start, engine
+ * load, preflight, rendezvous), checkpoint writes, epochs, and metrics the job reports (e.g.
+ * accuracy). Times are wall-clock microseconds so ranks on one machine line up. Outside the
+ * launcher (no {@code TRAINYARD_RUN_DIR}) nothing is written.
+ */
+public final class RunEvents {
+    /** Wall clock at {@code nanoTime} 0, so monotonic timestamps become comparable across processes. */
+    private static final long BASE_MICROS = System.currentTimeMillis() * 1000 - System.nanoTime() / 1000;
+    private static BufferedWriter out;
+    private static boolean opened;
+
+    private RunEvents() {
+    }
+
+    /** Wall-clock microseconds of a {@link System#nanoTime()} reading. */
+    public static long micros(long nanoTime) {
+        return BASE_MICROS + nanoTime / 1000;
+    }
+
+    /** A phase that ran from {@code startNanos} to {@code endNanos} (both {@link System#nanoTime()}). */
+    public static void span(String name, long startNanos, long endNanos) {
+        spanMicros(name, micros(startNanos), (endNanos - startNanos) / 1e9);
+    }
+
+    static void spanMicros(String name, long startMicros, double seconds) {
+        write(String.format(Locale.ROOT, "{\"event\":\"span\",\"name\":\"%s\",\"t_us\":%d,\"dur_s\":%.6f", name, startMicros, seconds));
+    }
+
+    /** A value the job reports, e.g. {@code metric("accuracy", 0.86)} after an epoch. */
+    public static void metric(String name, double value) {
+        write(String.format(Locale.ROOT, "{\"event\":\"metric\",\"name\":\"%s\",\"value\":%s,\"t_us\":%d",
+                name.replace("\"", "'"), Double.isFinite(value) ? Double.toString(value) : "null", micros(System.nanoTime())));
+    }
+
+    /** An epoch ended: how long it took and the samples this rank trained on. */
+    public static void epoch(int epoch, double seconds, long samples) {
+        write(String.format(Locale.ROOT, "{\"event\":\"epoch\",\"epoch\":%d,\"dur_s\":%.6f,\"samples\":%d,\"t_us\":%d",
+                epoch, seconds, samples, micros(System.nanoTime())));
+    }
+
+    /** The training plan, so progress can show step/total and an ETA. */
+    public static void plan(int epochs, long stepsPerEpoch, long samplesPerStep) {
+        write(String.format(Locale.ROOT, "{\"event\":\"plan\",\"epochs\":%d,\"steps_per_epoch\":%d,\"samples_per_step\":%d,\"t_us\":%d",
+                epochs, stepsPerEpoch, samplesPerStep, micros(System.nanoTime())));
+    }
+
+    /** Appends {@code json} (an object missing its closing brace) with this worker's rank and attempt. */
+    private static synchronized void write(String json) {
+        if (!opened) {
+            opened = true;
+            out = open();
+        }
+        if (out == null) {
+            return;
+        }
+        try {
+            out.write(json + ",\"rank\":" + System.getenv(WorkerEnv.RANK).strip() + ",\"attempt\":" + attempt() + "}");
+            out.newLine();
+            out.flush();
+        } catch (IOException e) {
+            System.err.println("trainyard: cannot append to the events file (" + e.getMessage() + "); the run report will lack events");
+            out = null;
+        }
+    }
+
+    private static String attempt() {
+        return System.getenv().getOrDefault(WorkerEnv.RESTART_COUNT, "0").strip();
+    }
+
+    private static BufferedWriter open() {
+        String dir = System.getenv(WorkerEnv.RUN_DIR);
+        String rank = System.getenv(WorkerEnv.RANK);
+        if (dir == null || rank == null) {
+            return null;
+        }
+        try {
+            Path file = Path.of(dir, "events-rank-" + rank.strip() + ".jsonl");
+            return Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            System.err.println("trainyard: cannot open the events file in " + dir + " (" + e.getMessage() + ")");
+            return null;
+        }
+    }
+}
