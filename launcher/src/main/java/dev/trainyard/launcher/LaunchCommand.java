@@ -77,6 +77,8 @@ class LaunchCommand implements Callable<Integer> {
     boolean verbose;
     @Option(names = "--trace", paramLabel = "off|full|every:K", defaultValue = Tracing.DEFAULT, description = "which steps the timeline records (default: ${DEFAULT-VALUE})")
     String trace;
+    @Option(names = "--metrics-port", paramLabel = "P", description = "serve progress metrics for Prometheus on --bind:P/metrics (0: pick a free port and print it)")
+    Integer metricsPort;
     @Option(names = "--example", paramLabel = "NAME", description = "run a bundled example instead of your own main class (e.g. allreduce)")
     String example;
     @Parameters(paramLabel = "MAIN_CLASS|JAR [ARGS]", arity = "0..*", description = "what each worker runs, then its arguments")
@@ -100,6 +102,9 @@ class LaunchCommand implements Callable<Integer> {
         int n = positive("--nproc-per-node", nprocPerNode != null ? nprocPerNode : Math.max(1, gpus.count()));
         if (masterPort < 0 || masterPort > 65535) {
             throw new UsageException("--master-port " + masterPort + " is not a port (0..65535; 0 picks a free one)");
+        }
+        if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+            throw new UsageException("--metrics-port " + metricsPort + " is not a port (0..65535; 0 picks a free one)");
         }
         if (maxRestarts < 0) {
             throw new UsageException("--max-restarts must be 0 or more, got " + maxRestarts);
@@ -128,7 +133,7 @@ class LaunchCommand implements Callable<Integer> {
                 entry, List.copyOf(args), duration("--timeout", timeout),
                 Optional.ofNullable(collectiveTimeout).map(t -> duration("--collective-timeout", t)),
                 duration("--grace-period", gracePeriod), gpuIds, security(), preflight(), bytes("--min-free-disk", minFreeDisk),
-                verbose, tracing());
+                verbose, tracing(), Optional.ofNullable(metricsPort));
     }
 
     /** {@code launch} checks before the first step unless told not to; {@code preflight} overrides this to check only. */

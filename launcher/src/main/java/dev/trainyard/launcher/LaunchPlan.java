@@ -18,12 +18,14 @@ import java.util.Optional;
  * @param minFreeDisk       bytes preflight requires free in the run directory
  * @param verbose           worker output on the console too (else only in the rank logs, with one progress line)
  * @param trace             which steps the timeline records ({@code off}, {@code full}, {@code every:K})
+ * @param metricsPort       where to serve Prometheus metrics, if anywhere (0: a free port)
  */
 record LaunchPlan(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort, String bind,
                   Backend backend, int maxRestarts, Path runDir, JobToken token, List<String> jvmOpts,
                   EntryPoint entry, List<String> workerArgs, Duration rendezvousTimeout,
                   Optional<Duration> collectiveTimeout, Duration gracePeriod, List<String> gpuIds,
-                  TransportSecurity security, PreflightMode preflight, long minFreeDisk, boolean verbose, String trace) {
+                  TransportSecurity security, PreflightMode preflight, long minFreeDisk, boolean verbose, String trace,
+                  Optional<Integer> metricsPort) {
 
     int worldSize() {
         return nnodes * nprocPerNode;

@@ -79,7 +79,7 @@ final class Launcher {
         Thread hook = new Thread(this::onStopSignal, "trainyard-stop-signal");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            return runGenerations(store, port);
+            return runJob(store, port);
         } catch (LaunchFailedException e) {
             say(e.getMessage());
             stopCurrent();
@@ -96,9 +96,24 @@ final class Launcher {
         }
     }
 
-    private int runGenerations(Store store, int port) {
+    /** The generations, with this node's progress line (and metrics endpoint) running across all of them. */
+    private int runJob(Store store, int port) {
         AttemptLog attempts = new AttemptLog(plan.runDir(), plan.nodeRank(), plan.worldSize());
+        int[] attempt = {1};
+        try (Progress progress = plan.preflight() == PreflightMode.ONLY ? null
+                     : new Progress(plan.runDir(), plan.globalRank(0), plan.nprocPerNode()).start();
+             MetricsEndpoint metrics = progress == null || plan.metricsPort().isEmpty() ? null
+                     : MetricsEndpoint.start(plan.bind(), plan.metricsPort().get(), progress, () -> attempt[0])) {
+            if (metrics != null) {
+                say("metrics for Prometheus: http://" + plan.bind() + ":" + metrics.port() + "/metrics");
+            }
+            return runGenerations(store, port, attempts, attempt);
+        }
+    }
+
+    private int runGenerations(Store store, int port, AttemptLog attempts, int[] attempt) {
         for (int generation = 0; ; generation++) {
+            attempt[0] = generation + 1;
             JobRendezvous rdzv = new JobRendezvous(store, plan, generation);
             rdzv.join();
             WorkerGroup group;
@@ -112,11 +127,7 @@ final class Launcher {
                 group = WorkerGroup.start(plan, generation, port, rdzv.workerPrefix(), workerConsole());
                 current = group;
             }
-            JobFailure failure;
-            try (Progress progress = plan.preflight() == PreflightMode.ONLY ? null
-                    : new Progress(plan.runDir(), plan.globalRank(0), plan.nprocPerNode()).start()) {
-                failure = supervise(group, rdzv);
-            }
+            JobFailure failure = supervise(group, rdzv);
             attempts.ended(generation + 1, failure == null ? "ok" : isSignalled() ? "stopped" : "failed",
                     failure == null ? 0 : failure.exitCode(), failure == null ? null : failure.summary());
             if (failure == null) {

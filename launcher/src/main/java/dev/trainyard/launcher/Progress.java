@@ -19,7 +19,7 @@ import java.util.function.Consumer;
  */
 final class Progress implements AutoCloseable {
     private static final long TTY_EVERY_MILLIS = 1000;
-    private static final long PLAIN_EVERY_MILLIS = 10_000;
+    private static final long PLAIN_EVERY_MILLIS = 5_000;
     private static final int RECENT = 20;
 
     private final Path runDir;
@@ -38,6 +38,12 @@ final class Progress implements AutoCloseable {
     private String accuracy;
     private String lastLine = "";
     private volatile boolean closed;
+    /** The last figures, for the Prometheus endpoint. */
+    private volatile double currentStep;
+    private volatile double currentRate;
+    private volatile double currentEta = Double.NaN;
+    private volatile double slowestRank = Double.NaN;
+    private volatile double slowestPct = Double.NaN;
 
     Progress(Path runDir, int firstRank, int ranks) {
         this.runDir = runDir;
@@ -95,6 +101,8 @@ final class Progress implements AutoCloseable {
         double seconds = (window.peekLast()[0] - window.peekFirst()[0]) / 1e6;
         double samples = window.stream().skip(1).mapToDouble(w -> w[1]).sum();
         double rate = seconds > 0 ? samples / seconds : 0;
+        currentStep = step;
+        currentRate = rate;
         StringBuilder sb = new StringBuilder("trainyard: ");
         long total = stepsPerEpoch * epochs;
         if (total > 0) {
@@ -106,6 +114,7 @@ final class Progress implements AutoCloseable {
         if (total > 0 && rate > 0 && step < total) {
             double stepSeconds = seconds / Math.max(1, window.size() / (double) ranks - 1);
             long eta = Math.round((total - step) * stepSeconds);
+            currentEta = eta;
             sb.append(String.format(Locale.ROOT, ", ETA %d:%02d", eta / 60, eta % 60));
         }
         if (ranks > 1) {
@@ -122,12 +131,34 @@ final class Progress implements AutoCloseable {
             for (int r = 0; r < ranks; r++) {
                 others += r == slowest ? 0 : mean[r] / (ranks - 1);
             }
-            sb.append(String.format(Locale.ROOT, ", slowest rank %d (%+.0f%%)", firstRank + slowest, others > 0 ? (mean[slowest] / others - 1) * 100 : 0));
+            slowestRank = firstRank + slowest;
+            slowestPct = others > 0 ? (mean[slowest] / others - 1) * 100 : 0;
+            sb.append(String.format(Locale.ROOT, ", slowest rank %d (%+.0f%%)", firstRank + slowest, slowestPct));
         }
         if (accuracy != null) {
             sb.append(", accuracy ").append(accuracy);
         }
         return sb.toString();
+    }
+
+    double step() {
+        return currentStep;
+    }
+
+    double samplesPerSecond() {
+        return currentRate;
+    }
+
+    double etaSeconds() {
+        return currentEta;
+    }
+
+    double slowestRank() {
+        return slowestRank;
+    }
+
+    double slowestRankPercent() {
+        return slowestPct;
     }
 
     private void step(int r, JsonObject m) {

@@ -96,13 +96,35 @@ class BadLaunchInputTest {
                 Arguments.of(new String[] {}, "nothing to launch"),
                 Arguments.of(new String[] {jarWithoutMain}, "names no Main-Class in its manifest"),
                 Arguments.of(new String[] {"/nonexistent/app.jar"}, "does not exist or cannot be read"),
-                Arguments.of(new String[] {"--no-such-flag", ex, ar}, "Unknown option: '--no-such-flag'"));
+                Arguments.of(new String[] {"--no-such-flag", ex, ar}, "Unknown option: '--no-such-flag'"),
+                Arguments.of(new String[] {"--trace", "sometimes", ex, ar}, "--trace: 'sometimes' is not a tracing mode; use off, full or every:K"),
+                Arguments.of(new String[] {"--trace", "every:0", ex, ar}, "--trace: 'every:0' is not a tracing mode"),
+                Arguments.of(new String[] {"--min-free-disk", "lots", ex, ar}, "--min-free-disk: 'lots' is not a byte size"),
+                Arguments.of(new String[] {"--metrics-port", "70000", ex, ar}, "--metrics-port 70000 is not a port"));
+    }
+
+    static Stream<Arguments> badReportInputs() {
+        return Stream.of(
+                Arguments.of(new String[] {"/nonexistent/run"}, "cannot report on /nonexistent/run: /nonexistent/run is not a run directory"),
+                Arguments.of(new String[] {tmp.toString(), "--target-accuracy", "1.5"}, "--target-accuracy must be in (0, 1], got 1.5"),
+                Arguments.of(new String[] {tmp.toString(), "--baseline", "/nonexistent/base"}, "/nonexistent/base is not a run directory"),
+                Arguments.of(new String[] {}, "Missing required parameter: 'RUN_DIR'"));
+    }
+
+    @ParameterizedTest(name = "report: {1}")
+    @MethodSource("badReportInputs")
+    void badReportInputIsRefusedWithOneClearLine(String[] reportArgs, String expected) {
+        assertOneLineRefusal("report", reportArgs, expected);
     }
 
     @ParameterizedTest(name = "{1}")
     @MethodSource("badInputs")
     void isRefusedWithOneClearLine(String[] launchArgs, String expected) {
-        String[] argv = Stream.concat(Stream.of("launch"), Stream.of(launchArgs)).toArray(String[]::new);
+        assertOneLineRefusal("launch", launchArgs, expected);
+    }
+
+    private static void assertOneLineRefusal(String command, String[] args, String expected) {
+        String[] argv = Stream.concat(Stream.of(command), Stream.of(args)).toArray(String[]::new);
         PrintStream err = System.err;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         int code;
@@ -115,6 +137,6 @@ class BadLaunchInputTest {
         String text = captured.toString(StandardCharsets.UTF_8).strip();
         assertEquals(2, code, text);
         assertEquals(1, text.lines().count(), "one line, got:\n" + text);
-        assertTrue(text.startsWith("trainyard launch: ") && text.contains(expected), text);
+        assertTrue(text.startsWith("trainyard " + command + ": ") && text.contains(expected), text);
     }
 }

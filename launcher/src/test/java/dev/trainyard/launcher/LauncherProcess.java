@@ -57,6 +57,13 @@ final class LauncherProcess implements AutoCloseable {
     }
 
     /** {@code wrapper} prefixes the java command (e.g. {@code ip netns exec ns}). */
+    /** {@code trainyard launch} as users run it by default: worker output only in the logs (no {@code --verbose}). */
+    static LauncherProcess startQuiet(List<String> launchArgs) {
+        List<String> args = new ArrayList<>(List.of("--no-preflight"));
+        args.addAll(launchArgs);
+        return start(List.of(), "launch", args, Map.of());
+    }
+
     /**
      * Launch tests skip the preflight (its own test covers it) to keep the suite short, and see the
      * workers' output on the console ({@code --verbose}) to check it.
