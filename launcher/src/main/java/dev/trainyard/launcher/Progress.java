@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
 
@@ -32,7 +34,8 @@ final class Progress implements AutoCloseable {
     private final long[] lastStep;
     private final double[][] recentBusy;
     private final int[] recentCount;
-    private final ArrayDeque<double[]> window = new ArrayDeque<>(); // {t_end_us, samples} of every rank's recent steps
+    /** Per rank, {t_end_us, samples} of its recent steps. */
+    private final List<ArrayDeque<double[]>> windows = new ArrayList<>();
     private long stepsPerEpoch;
     private int epochs;
     private String accuracy;
@@ -55,6 +58,9 @@ final class Progress implements AutoCloseable {
         this.lastStep = new long[ranks];
         this.recentBusy = new double[ranks][RECENT];
         this.recentCount = new int[ranks];
+        for (int r = 0; r < ranks; r++) {
+            windows.add(new ArrayDeque<>());
+        }
         this.thread = new Thread(this::loop, "trainyard-progress");
         thread.setDaemon(true);
     }
@@ -95,12 +101,19 @@ final class Progress implements AutoCloseable {
         for (long s : lastStep) {
             step = Math.min(step, s);
         }
-        if (step == 0 || window.isEmpty()) {
+        if (step == 0) {
             return null;
         }
-        double seconds = (window.peekLast()[0] - window.peekFirst()[0]) / 1e6;
-        double samples = window.stream().skip(1).mapToDouble(w -> w[1]).sum();
-        double rate = seconds > 0 ? samples / seconds : 0;
+        // each rank's rate over its own recent steps (their ends are in that rank's clock order), summed
+        double rate = 0;
+        double stepSeconds = 0;
+        for (ArrayDeque<double[]> w : windows) {
+            if (w.size() > 1) {
+                double seconds = (w.peekLast()[0] - w.peekFirst()[0]) / 1e6;
+                rate += seconds > 0 ? w.stream().skip(1).mapToDouble(x -> x[1]).sum() / seconds : 0;
+                stepSeconds = Math.max(stepSeconds, seconds / (w.size() - 1));
+            }
+        }
         currentStep = step;
         currentRate = rate;
         StringBuilder sb = new StringBuilder("trainyard: ");
@@ -111,8 +124,7 @@ final class Progress implements AutoCloseable {
             sb.append("step ").append(step);
         }
         sb.append(String.format(Locale.ROOT, ", %,.0f samples/s", rate));
-        if (total > 0 && rate > 0 && step < total) {
-            double stepSeconds = seconds / Math.max(1, window.size() / (double) ranks - 1);
+        if (total > 0 && stepSeconds > 0 && step < total) {
             long eta = Math.round((total - step) * stepSeconds);
             currentEta = eta;
             sb.append(String.format(Locale.ROOT, ", ETA %d:%02d", eta / 60, eta % 60));
@@ -165,9 +177,10 @@ final class Progress implements AutoCloseable {
         lastStep[r] = m.get("step").getAsLong();
         // busy time: the step without exposed communication (there the others wait for the slowest)
         recentBusy[r][recentCount[r]++ % RECENT] = m.get("wall_s").getAsDouble() - m.get("exposed_comm_s").getAsDouble();
-        window.addLast(new double[] {m.get("t_end_us").getAsLong(), m.get("samples").getAsLong()});
-        while (window.size() > RECENT * ranks) {
-            window.removeFirst();
+        ArrayDeque<double[]> w = windows.get(r);
+        w.addLast(new double[] {m.get("t_end_us").getAsLong(), m.get("samples").getAsLong()});
+        if (w.size() > RECENT) {
+            w.removeFirst();
         }
     }
 
