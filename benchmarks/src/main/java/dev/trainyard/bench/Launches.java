@@ -21,6 +21,8 @@ import java.util.Optional;
 final class Launches {
     static final long TIMEOUT_S = 3600;
     private static final String RANK0 = "[rank 0] ";
+    /** Rank 0's result lines come from the console (--verbose); each repeat is a fresh launch, so no preflight each time. */
+    private static final List<String> LAUNCH_OPTIONS = List.of("--verbose", "--no-preflight");
 
     private Launches() {
     }
@@ -31,6 +33,7 @@ final class Launches {
         if (cluster.isEmpty()) {
             List<String> launch = new ArrayList<>(List.of("launch", "--nproc-per-node", Integer.toString(n), "--run-dir",
                     runDir.toString(), "--grace-period", "2s"));
+            launch.addAll(LAUNCH_OPTIONS);
             launch.addAll(worker);
             lines = WorkerProcesses.run(1, r -> WorkerProcesses.java(TrainyardCli.class.getName(), launch), r -> Map.of(), TIMEOUT_S);
         } else {
@@ -43,6 +46,7 @@ final class Launches {
                 List<String> launch = new ArrayList<>(List.of("launch", "--nnodes", Integer.toString(n), "--node-rank", Integer.toString(node),
                         "--nproc-per-node", "1", "--bind", c.address(node), "--master-addr", c.address(0), "--master-port", Integer.toString(port),
                         "--token-file", token.toString(), "--run-dir", runDir.resolve("node-" + node).toString(), "--grace-period", "2s"));
+                launch.addAll(LAUNCH_OPTIONS);
                 launch.addAll(worker);
                 List<String> cmd = new ArrayList<>(c.exec(node));
                 cmd.addAll(WorkerProcesses.java(TrainyardCli.class.getName(), launch));

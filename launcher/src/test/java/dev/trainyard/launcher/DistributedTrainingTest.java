@@ -124,7 +124,7 @@ class DistributedTrainingTest {
         assertEquals(digestAt(out, 4), digestAt(out, 5), "the skipped step leaves the parameters as they were");
         assertTrue(!digestAt(out, 6).equals(digestAt(out, 5)), "training goes on after the skipped step");
         List<String> metrics = Files.readAllLines(tmp.resolve("nan").resolve("metrics-rank-0.jsonl"));
-        assertTrue(metrics.get(4).contains("\"step\":5,") && metrics.get(4).endsWith("\"skipped\":true}"), metrics.get(4));
+        assertTrue(metrics.get(4).contains("\"step\":5,") && metrics.get(4).contains("\"skipped\":true,"), metrics.get(4));
     }
 
     @Test

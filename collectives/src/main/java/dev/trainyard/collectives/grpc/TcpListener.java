@@ -76,7 +76,7 @@ final class TcpListener implements AutoCloseable {
                 ch.close();
             }
         } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: handshake failed: {1}", rank, e.getMessage());
+            LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: handshake failed: {1}", rank, e.toString()); // EOF has no message
             closeQuietly(ch);
         }
     }
