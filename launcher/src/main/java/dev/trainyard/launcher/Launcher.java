@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.function.Consumer;
 
 /**
  * One node's launcher: hosts the rendezvous store on node 0 (or connects to it), then runs
@@ -232,7 +233,7 @@ final class Launcher {
     }
 
     /** Worker output goes to the rank logs always, and to the console with --verbose (and for preflight's table). */
-    private java.util.function.Consumer<String> workerConsole() {
+    private Consumer<String> workerConsole() {
         return plan.verbose() || plan.preflight() == PreflightMode.ONLY ? System.out::println : line -> { };
     }
 

@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.function.ToDoubleFunction;
+import java.util.function.IntSupplier;
 
 /**
  * {@code --metrics-port}: the launcher's progress figures for Prometheus at
@@ -22,7 +23,7 @@ final class MetricsEndpoint implements AutoCloseable {
         this.server = server;
     }
 
-    static MetricsEndpoint start(String bind, int port, Progress progress, java.util.function.IntSupplier attempt) {
+    static MetricsEndpoint start(String bind, int port, Progress progress, IntSupplier attempt) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         gauge(registry, "trainyard.step", "optimizer steps done (the slowest local rank)", progress, Progress::step);
         gauge(registry, "trainyard.samples.per.second", "samples per second of this node's ranks", progress, Progress::samplesPerSecond);

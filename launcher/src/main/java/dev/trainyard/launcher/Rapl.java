@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.ArrayList;
 
 /**
  * CPU package energy from Linux's RAPL counters ({@code /sys/class/powercap/intel-rapl:N/energy_uj},
@@ -19,7 +21,7 @@ final class Rapl {
             why[0] = "no RAPL counters: " + ROOT + " does not exist (not exposed on this machine or VM)";
             return null;
         }
-        java.util.List<long[]> packages = new java.util.ArrayList<>();
+        List<long[]> packages = new ArrayList<>();
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(ROOT, "intel-rapl:[0-9]*")) {
             for (Path d : dirs) {
                 if (d.getFileName().toString().matches("intel-rapl:\\d+")) {

@@ -11,6 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.TreeMap;
+import java.util.Optional;
+import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * The numbers of {@code report.json}, computed from a run directory: throughput (overall and over
@@ -198,7 +201,7 @@ final class RunReport {
         return out;
     }
 
-    private java.util.Optional<Long> spanEnd(int attempt, String name) {
+    private Optional<Long> spanEnd(int attempt, String name) {
         return run.events(0, "span", name).stream().filter(e -> e.get("attempt").getAsInt() == attempt)
                 .map(e -> e.get("t_us").getAsLong() + Math.round(num(e, "dur_s") * 1e6)).findFirst();
     }
@@ -246,7 +249,7 @@ final class RunReport {
                 slowest = busy[k] > busy[slowest] ? k : slowest;
             }
             double[] sorted = busy.clone();
-            java.util.Arrays.sort(sorted);
+            Arrays.sort(sorted);
             double median = sorted[sorted.length / 2 - (sorted.length % 2 == 0 ? 1 : 0)];
             o.addProperty("straggler_rank", list.get(slowest).getAsJsonObject().get("rank").getAsInt());
             // busy = step time without exposed communication: the others wait on the straggler there
@@ -319,7 +322,7 @@ final class RunReport {
         List<JsonObject> measured = run.attempts().stream().filter(a -> a.has("energy_j") && !a.get("energy_j").isJsonNull()).toList();
         if (measured.isEmpty() || measured.size() < run.attempts().size()) {
             o.addProperty("available", false);
-            o.addProperty("note", run.attempts().stream().map(a -> str(a, "energy_note")).filter(java.util.Objects::nonNull)
+            o.addProperty("note", run.attempts().stream().map(a -> str(a, "energy_note")).filter(Objects::nonNull)
                     .findFirst().orElse("no energy counters recorded"));
             return o;
         }

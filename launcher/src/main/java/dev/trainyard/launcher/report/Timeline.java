@@ -5,6 +5,8 @@ import static dev.trainyard.launcher.report.RunFiles.str;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import java.util.Set;
+import java.util.HashSet;
 
 /**
  * {@code timeline.json}: one Chrome trace (loadable at ui.perfetto.dev or chrome://tracing) of
@@ -24,7 +26,7 @@ final class Timeline {
             {"optimizer_s", "optimizer"}};
 
     private final JsonArray events = new JsonArray();
-    private final java.util.Set<String> named = new java.util.HashSet<>();
+    private final Set<String> named = new HashSet<>();
 
     private Timeline() {
     }

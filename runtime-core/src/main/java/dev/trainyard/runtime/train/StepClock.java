@@ -1,6 +1,7 @@
 package dev.trainyard.runtime.train;
 
 import dev.trainyard.runtime.RunEvents;
+import java.util.Arrays;
 
 /**
  * Splits the wall time between two optimizer steps into phases that tile it: data wait (until
@@ -68,8 +69,8 @@ final class StepClock {
                 buckets.lastCommNanos() / 1e9, bytes, skipped, (end - stepStart) / 1e9, RunEvents.micros(end), trace);
         stepStart = phaseEnd = end;
         samples = dataWait = forward = loss = backward = 0;
-        java.util.Arrays.fill(forwardStage, 0);
-        java.util.Arrays.fill(backwardStage, 0);
+        Arrays.fill(forwardStage, 0);
+        Arrays.fill(backwardStage, 0);
         return m;
     }
 
