@@ -9,6 +9,7 @@ import dev.trainyard.collectives.CommunicatorAbortedException;
 import dev.trainyard.collectives.CommunicatorOptions;
 import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.Fingerprint;
+import dev.trainyard.collectives.HostBuffers;
 import dev.trainyard.collectives.PeerFailureException;
 import dev.trainyard.collectives.ReduceOp;
 import dev.trainyard.collectives.Transport;
@@ -290,7 +291,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
 
     @Override
     public Work allReduceAsync(ByteBuffer buffer, DataType type, ReduceOp op) {
-        ByteBuffer buf = view(buffer, type, "allReduce");
+        ByteBuffer buf = HostBuffers.view(buffer, type, "allReduce");
         long count = buf.limit() / type.bytes();
         Collective algo = buf.limit() <= options.smallMessageBytes()
                 ? new DirectAllReduce(buf, type, op)
@@ -300,7 +301,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
 
     @Override
     public Work broadcastAsync(ByteBuffer buffer, DataType type, int root) {
-        ByteBuffer buf = view(buffer, type, "broadcast");
+        ByteBuffer buf = HostBuffers.view(buffer, type, "broadcast");
         if (root < 0 || root >= size) {
             throw new IllegalArgumentException("broadcast root " + root + " is outside the group of " + size);
         }
@@ -309,8 +310,8 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
 
     @Override
     public Work allGatherAsync(ByteBuffer input, ByteBuffer output, DataType type) {
-        ByteBuffer in = view(input, type, "allGather input");
-        ByteBuffer out = view(output, type, "allGather output");
+        ByteBuffer in = HostBuffers.view(input, type, "allGather input");
+        ByteBuffer out = HostBuffers.view(output, type, "allGather output");
         int block = in.limit();
         if ((long) block * size != out.limit()) {
             throw new IllegalArgumentException("allGather output must hold size x input = " + size + " x " + block
@@ -327,8 +328,8 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
 
     @Override
     public Work reduceScatterAsync(ByteBuffer input, ByteBuffer output, DataType type, ReduceOp op) {
-        ByteBuffer in = view(input, type, "reduceScatter input");
-        ByteBuffer out = view(output, type, "reduceScatter output");
+        ByteBuffer in = HostBuffers.view(input, type, "reduceScatter input");
+        ByteBuffer out = HostBuffers.view(output, type, "reduceScatter output");
         int block = out.limit();
         if ((long) block * size != in.limit()) {
             throw new IllegalArgumentException("reduceScatter input must hold size x output = " + size + " x " + block
@@ -352,21 +353,6 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     }
 
     /** Zero-based native-order view of [position, limit), validated. */
-    private static ByteBuffer view(ByteBuffer b, DataType type, String what) {
-        if (!b.isDirect()) {
-            throw new IllegalArgumentException(what + ": collectives need a direct ByteBuffer (ByteBuffer.allocateDirect or a"
-                    + " tensor's native buffer); got a heap buffer. Use the array overloads for Java arrays.");
-        }
-        if (b.isReadOnly()) {
-            throw new IllegalArgumentException(what + ": the buffer is read-only; collectives write their result in place");
-        }
-        if (b.remaining() % type.bytes() != 0) {
-            throw new IllegalArgumentException(what + ": " + b.remaining() + " bytes remaining is not a multiple of "
-                    + type + "'s " + type.bytes() + " bytes");
-        }
-        return b.slice().order(ByteOrder.nativeOrder());
-    }
-
     private synchronized Work submit(CollectiveOp op, ReduceOp reduceOp, DataType type, long count, int root, Collective algo) {
         if (closed) {
             throw new IllegalStateException("rank " + rank + ": the communicator is closed");
