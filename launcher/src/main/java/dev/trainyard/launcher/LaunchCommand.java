@@ -1,5 +1,7 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.collectives.nccl.NcclAvailability;
+import dev.trainyard.collectives.nccl.NcclProbe;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TransportSecurity;
 import dev.trainyard.runtime.Backend;
@@ -232,16 +234,31 @@ class LaunchCommand implements Callable<Integer> {
         }
     }
 
-    /** NCCL is not part of this build yet: auto means gRPC, nccl is refused with the reason. */
-    private static Backend backendFor(Backend requested, GpuInventory gpus, int nproc) {
+    /**
+     * {@code auto} is decided by the workers together (every rank must be able to run NCCL); {@code nccl}
+     * is checked here first, so a node that cannot run it fails before any worker starts.
+     */
+    private Backend backendFor(Backend requested, GpuInventory gpus, int nproc) {
         if (requested == Backend.NCCL) {
-            throw new UsageException("--backend nccl: the NCCL backend is not part of this build; use --backend grpc (or auto)");
+            if (tlsCert != null || tlsKey != null || tlsCa != null) {
+                throw new UsageException("--backend nccl cannot be combined with --tls-*: NCCL does not encrypt its traffic;"
+                        + " use --backend grpc (or auto) for an encrypted job");
+            }
+            NcclAvailability nccl = NcclProbe.local();
+            if (!nccl.usable()) {
+                throw new UsageException("--backend nccl: NCCL cannot be used on this node: " + nccl.reason()
+                        + ". Use --backend auto to fall back to gRPC");
+            }
+            if (nproc > gpus.count()) {
+                throw new UsageException("--backend nccl needs one GPU per worker: --nproc-per-node " + nproc + " but "
+                        + gpus.count() + " GPUs are visible (" + String.join(",", gpus.deviceIds()) + ")");
+            }
         }
         if (gpus.count() > 0 && nproc > gpus.count() && requested == Backend.AUTO) {
             throw new UsageException("--nproc-per-node " + nproc + " but only " + gpus.count() + " GPUs are visible ("
                     + String.join(",", gpus.deviceIds()) + "); lower it, or use --backend grpc for CPU workers");
         }
-        return Backend.GRPC;
+        return requested;
     }
 
     private static JobToken singleNodeToken(int nodes) {

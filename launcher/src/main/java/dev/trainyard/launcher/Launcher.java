@@ -53,7 +53,7 @@ final class Launcher {
             say("cannot create the run directory " + plan.runDir() + ": " + e.getMessage() + "; choose another with --run-dir");
             return 2;
         }
-        say("backend grpc" + (plan.gpuIds().isEmpty() ? "" : ", GPUs " + String.join(",", plan.gpuIds()))
+        say("backend " + plan.backend().cliName() + (plan.gpuIds().isEmpty() ? "" : ", GPUs " + String.join(",", plan.gpuIds()))
                 + (plan.security().encrypted() ? ", mutual TLS" : "")
                 + "; " + plan.worldSize() + " workers (" + plan.nnodes() + " node(s) x " + plan.nprocPerNode()
                 + "); logs in " + plan.runDir());

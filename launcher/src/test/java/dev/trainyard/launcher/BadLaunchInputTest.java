@@ -2,6 +2,7 @@ package dev.trainyard.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -16,6 +17,7 @@ import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -100,7 +102,9 @@ class BadLaunchInputTest {
                 Arguments.of(new String[] {"--trace", "sometimes", ex, ar}, "--trace: 'sometimes' is not a tracing mode; use off, full or every:K"),
                 Arguments.of(new String[] {"--trace", "every:0", ex, ar}, "--trace: 'every:0' is not a tracing mode"),
                 Arguments.of(new String[] {"--min-free-disk", "lots", ex, ar}, "--min-free-disk: 'lots' is not a byte size"),
-                Arguments.of(new String[] {"--metrics-port", "70000", ex, ar}, "--metrics-port 70000 is not a port"));
+                Arguments.of(new String[] {"--metrics-port", "70000", ex, ar}, "--metrics-port 70000 is not a port"),
+                Arguments.of(new String[] {"--backend", "nccl", "--tls-cert", notPem, "--tls-key", notPem, "--tls-ca", notPem, ex, ar},
+                        "--backend nccl cannot be combined with --tls-*: NCCL does not encrypt its traffic"));
     }
 
     static Stream<Arguments> badReportInputs() {
@@ -109,6 +113,20 @@ class BadLaunchInputTest {
                 Arguments.of(new String[] {tmp.toString(), "--target-accuracy", "1.5"}, "--target-accuracy must be in (0, 1], got 1.5"),
                 Arguments.of(new String[] {tmp.toString(), "--baseline", "/nonexistent/base"}, "/nonexistent/base is not a run directory"),
                 Arguments.of(new String[] {}, "Missing required parameter: 'RUN_DIR'"));
+    }
+
+    /** On a host without the NVIDIA driver the probe's reason comes out at once, before any worker starts. */
+    @Test
+    void forcedNcclWithoutAGpuFailsAtStartWithTheReason() {
+        boolean driver = Files.exists(Path.of("/proc/driver/nvidia"));
+        if (driver) {
+            System.out.println("SKIPPED: this host has an NVIDIA driver, so --backend nccl may well be usable here");
+        }
+        assumeFalse(driver);
+        long start = System.nanoTime();
+        assertOneLineRefusal("launch", new String[] {"--backend", "nccl", "--example", "allreduce"},
+                "--backend nccl: NCCL cannot be used on this node: the CUDA runtime bindings do not load (UnsatisfiedLinkError: ");
+        assertTrue((System.nanoTime() - start) / 1e9 < 10, "refused at start");
     }
 
     @ParameterizedTest(name = "report: {1}")

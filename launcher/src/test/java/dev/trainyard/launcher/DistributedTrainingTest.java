@@ -70,6 +70,17 @@ class DistributedTrainingTest {
         });
     }
 
+    /** {@code --backend auto} (the default) on a host without a GPU: rank 0's log says gRPC and why, and training passed. */
+    private static void assertAutoFellBackToGrpc(Path runDir) throws Exception {
+        String log = Files.readString(runDir.resolve("rank-0.log"));
+        if (Files.exists(Path.of("/proc/driver/nvidia"))) {
+            System.out.println("backend choice on this GPU host: " + log.lines().filter(l -> l.contains("backend auto")).toList());
+            return;
+        }
+        assertTrue(log.contains("trainyard: backend auto: gRPC, because NCCL is unusable on rank 0: the CUDA runtime bindings"
+                + " do not load"), log);
+    }
+
     /** max |a - b| / max |b|: the error relative to the parameters' scale. */
     private static double relativeError(float[] a, float[] ref) {
         assertEquals(ref.length, a.length);
@@ -87,6 +98,7 @@ class DistributedTrainingTest {
     void nWorkersMatchOneProcessWithNTimesTheBatchWithOverlapOnAndOff(int n) throws Exception {
         float[] reference = train("single", 1, 8 * n);
         float[] overlapped = train("overlap", n, 8);
+        assertAutoFellBackToGrpc(tmp.resolve("overlap"));
         float[] sequential = train("no-overlap", n, 8, "--no-overlap");
         double errOn = relativeError(overlapped, reference);
         double errOff = relativeError(sequential, reference);

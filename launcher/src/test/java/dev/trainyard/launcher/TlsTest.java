@@ -9,6 +9,7 @@ import dev.trainyard.collectives.security.TransportSecurity;
 import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.StoreException;
 import dev.trainyard.collectives.store.StoreServer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -60,7 +61,9 @@ class TlsTest {
         try (LauncherProcess l = LauncherProcess.start(args)) {
             assertEquals(0, l.awaitExit(RUN), l.output());
             String out = l.output();
-            assertTrue(out.contains("backend grpc, mutual TLS"), out);
+            assertTrue(out.contains("backend auto, mutual TLS"), out);
+            assertTrue(Files.readString(tmp.resolve("run/rank-0.log")).contains(
+                    "trainyard: backend auto: gRPC, because the job uses mutual TLS and NCCL does not encrypt its traffic"));
             for (int r = 0; r < 2; r++) {
                 assertTrue(out.contains("[rank " + r + "] rank " + r + ": all-reduce check passed (3 iterations x 70000 floats over 2 ranks"), out);
             }

@@ -1,7 +1,10 @@
 package dev.trainyard.runtime;
 
+import dev.trainyard.collectives.Communicator;
 import dev.trainyard.collectives.CommunicatorOptions;
 import dev.trainyard.collectives.grpc.GrpcCommunicator;
+import dev.trainyard.collectives.nccl.NcclCommunicator;
+import dev.trainyard.collectives.nccl.NcclProbe;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.InMemoryStore;
@@ -41,16 +44,23 @@ public final class Trainyard {
             return new ProcessGroup(ctx, store, GrpcCommunicator.connect(store, 0, 1,
                     CommunicatorOptions.defaults(JobToken.generate())), store);
         }
-        if (ctx.backend() == Backend.NCCL) {
-            throw new IllegalStateException("backend nccl is not part of this build; launch with --backend grpc (or auto)");
-        }
         GrpcStore remote = new GrpcStore(ctx.masterAddr(), ctx.masterPort(), ctx.token(), ctx.security(), ctx.rendezvousTimeout(),
                 GrpcStore.DEFAULT_CALL_DEADLINE);
         Store store = ctx.storePrefix().isEmpty() ? remote : remote.prefixed(ctx.storePrefix());
         CommunicatorOptions options = tune.apply(ctx.communicatorOptions());
         try {
             long t0 = System.nanoTime();
-            ProcessGroup pg = new ProcessGroup(ctx, store, GrpcCommunicator.connect(store, ctx.rank(), ctx.worldSize(), options), remote);
+            BackendSelection.Choice choice = BackendSelection.choose(ctx.backend(), ctx.security().encrypted(), ctx.rank(),
+                    ctx.worldSize(), store, ctx.rendezvousTimeout(), ctx.backend() == Backend.GRPC ? null : NcclProbe.local());
+            if (ctx.rank() == 0) {
+                System.err.println("trainyard: " + choice.why()); // one line per job, in rank 0's log
+            }
+            Communicator communicator = choice.backend() == Backend.NCCL
+                    // the launcher pins one GPU per worker (CUDA_VISIBLE_DEVICES), so it is device 0 here
+                    ? NcclCommunicator.connect(store, ctx.rank(), ctx.worldSize(), 0, options.connectTimeout(), options.timeout(),
+                            NcclProbe.localRuntime())
+                    : GrpcCommunicator.connect(store, ctx.rank(), ctx.worldSize(), options);
+            ProcessGroup pg = new ProcessGroup(ctx, store, communicator, remote);
             RunEvents.span("rendezvous", t0, System.nanoTime());
             return pg;
         } catch (RuntimeException e) {

@@ -98,11 +98,13 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
     }
 
     /**
-     * Joins the NCCL communicator of {@code size} ranks on CUDA device {@code device}.
+     * Joins the NCCL communicator of {@code size} ranks on CUDA device {@code device}; each collective
+     * then has {@code timeout} to complete.
      *
-     * @throws PeerFailureException naming the ranks that never started NCCL's initialisation within {@code timeout}
+     * @throws PeerFailureException naming the ranks that never started NCCL's initialisation within {@code connectTimeout}
      */
-    public static NcclCommunicator connect(Store store, int rank, int size, int device, Duration timeout, GpuRuntime gpu) {
+    public static NcclCommunicator connect(Store store, int rank, int size, int device, Duration connectTimeout, Duration timeout,
+                                           GpuRuntime gpu) {
         if (size < 1 || rank < 0 || rank >= size) {
             throw new IllegalArgumentException("rank " + rank + " is outside the group of " + size);
         }
@@ -113,14 +115,14 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
             store.set(UNIQUE_ID_KEY, id);
         } else {
             try {
-                id = store.get(UNIQUE_ID_KEY, timeout);
+                id = store.get(UNIQUE_ID_KEY, connectTimeout);
             } catch (StoreTimeoutException e) {
                 throw new PeerFailureException("rank " + rank + ": rank 0 did not publish the NCCL unique id within "
-                        + timeout.toSeconds() + " s (not started, crashed, or failed before NCCL setup)", List.of(0), e);
+                        + connectTimeout.toSeconds() + " s (not started, crashed, or failed before NCCL setup)", List.of(0), e);
             }
         }
         store.set(initKey(rank), new byte[] {1});
-        long comm = initRank(store, gpu, rank, size, device, id, timeout);
+        long comm = initRank(store, gpu, rank, size, device, id, connectTimeout);
         try {
             return new NcclCommunicator(gpu, rank, size, device, timeout, comm);
         } catch (RuntimeException e) {

@@ -43,7 +43,7 @@ class NcclCommunicatorTest {
             FakeGpu gpu = new FakeGpu(world);
             gpus.add(gpu);
             int rank = r;
-            joining.add(threads.submit(() -> NcclCommunicator.connect(store, rank, n, 0, timeout, gpu)));
+            joining.add(threads.submit(() -> NcclCommunicator.connect(store, rank, n, 0, timeout, timeout, gpu)));
         }
         List<NcclCommunicator> comms = new ArrayList<>();
         for (Future<NcclCommunicator> f : joining) {
@@ -207,7 +207,7 @@ class NcclCommunicatorTest {
             int rank = r;
             joining.add(threads.submit(() -> {
                 try {
-                    return NcclCommunicator.connect(store, rank, 3, 0, Duration.ofSeconds(1), new FakeGpu(world));
+                    return NcclCommunicator.connect(store, rank, 3, 0, Duration.ofSeconds(1), Duration.ofSeconds(60), new FakeGpu(world));
                 } catch (PeerFailureException e) {
                     return e;
                 }
@@ -224,7 +224,8 @@ class NcclCommunicatorTest {
     @Test
     void aRankWithoutRankZeroSaysWhoseUniqueIdIsMissing() {
         PeerFailureException e = assertThrows(PeerFailureException.class,
-                () -> NcclCommunicator.connect(store, 1, 2, 0, Duration.ofMillis(300), new FakeGpu(new FakeNcclWorld(2))));
+                () -> NcclCommunicator.connect(store, 1, 2, 0, Duration.ofMillis(300), Duration.ofSeconds(60),
+                        new FakeGpu(new FakeNcclWorld(2))));
         assertEquals(List.of(0), e.ranks());
         assertTrue(e.getMessage().startsWith("rank 1: rank 0 did not publish the NCCL unique id"), e.getMessage());
     }

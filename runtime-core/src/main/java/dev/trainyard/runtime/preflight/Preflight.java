@@ -4,7 +4,10 @@ import ai.djl.engine.Engine;
 import dev.trainyard.collectives.Communicator;
 import dev.trainyard.collectives.CommunicatorOptions;
 import dev.trainyard.collectives.ReduceOp;
+import dev.trainyard.collectives.nccl.NcclAvailability;
+import dev.trainyard.collectives.nccl.NcclProbe;
 import dev.trainyard.collectives.store.Store;
+import dev.trainyard.runtime.Backend;
 import dev.trainyard.runtime.ProcessGroup;
 import dev.trainyard.runtime.RunEvents;
 import dev.trainyard.runtime.Trainyard;
@@ -89,9 +92,13 @@ public final class Preflight {
     }
 
     private CheckResult backend() {
-        String nccl = "NCCL: not part of this build";
-        return CheckResult.ok("backend", ctx.backend().cliName() + " ("
-                + (ctx.security().encrypted() ? "gRPC streams over mutual TLS" : "raw TCP data plane, gRPC control") + "); " + nccl);
+        NcclAvailability nccl = NcclProbe.local();
+        String grpc = "gRPC fallback: " + (ctx.security().encrypted() ? "gRPC streams over mutual TLS" : "raw TCP data plane, gRPC control");
+        if (ctx.backend() == Backend.NCCL && !nccl.usable()) {
+            return CheckResult.fail("backend", "nccl requested, but NCCL cannot be used here: " + nccl.reason());
+        }
+        return CheckResult.ok("backend", ctx.backend().cliName() + "; " + (nccl.usable() ? nccl.reason() : "NCCL unusable: "
+                + nccl.reason()) + "; " + grpc);
     }
 
     private CheckResult disk() {
