@@ -49,7 +49,7 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     String compare;
     @Option(names = "--json", description = "write the results as JSON (and a busbw plot beside it, .svg) here")
     Path json;
-    @Option(names = "--backend", description = "grpc (nccl comes with the NCCL backend)")
+    @Option(names = "--backend", description = "grpc (the NCCL sweep on device memory is benchmarks/gpu/run.sh)")
     String backend = "grpc";
     @Option(names = "--link", description = "run each rank on its own simulated host, links shaped to this rate (e.g. 1gbit; root only)")
     String link;
@@ -67,7 +67,8 @@ public final class AllReduceBenchmark implements Callable<Integer> {
             throw new CommandLine.ParameterException(new CommandLine(this), "--compare supports only 'gloo' (got '" + compare + "')");
         }
         if (!backend.equals("grpc")) {
-            throw new IllegalArgumentException("--backend " + backend + ": only grpc is part of this build (the NCCL backend is not)");
+            throw new IllegalArgumentException("--backend " + backend + ": this benchmark measures grpc; NCCL on device memory is"
+                    + " measured by benchmarks/gpu/run.sh on a GPU host (README, GPUs and NCCL)");
         }
         long[] sizes = sizes(ByteSize.parse(minBytes), ByteSize.parse(maxBytes));
         int[] itersOf = Arrays.stream(sizes).mapToInt(s -> s > (64L << 20) ? Math.max(5, iters / 4) : iters).toArray();
