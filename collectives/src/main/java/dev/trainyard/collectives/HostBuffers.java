@@ -23,4 +23,12 @@ public final class HostBuffers {
         }
         return b.slice().order(ByteOrder.nativeOrder());
     }
+
+    /** Checks that {@code whole} holds exactly {@code size} blocks of {@code block}'s length (all-gather output, reduce-scatter input). */
+    public static void requireBlocks(String wholeName, ByteBuffer whole, String blockName, ByteBuffer block, int size) {
+        if ((long) block.limit() * size != whole.limit()) {
+            throw new IllegalArgumentException(wholeName + " must hold size x " + blockName + " = " + size + " x " + block.limit()
+                    + " bytes, but has " + whole.limit());
+        }
+    }
 }

@@ -313,10 +313,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         ByteBuffer in = HostBuffers.view(input, type, "allGather input");
         ByteBuffer out = HostBuffers.view(output, type, "allGather output");
         int block = in.limit();
-        if ((long) block * size != out.limit()) {
-            throw new IllegalArgumentException("allGather output must hold size x input = " + size + " x " + block
-                    + " bytes, but has " + out.limit());
-        }
+        HostBuffers.requireBlocks("allGather output", out, "input", in, size);
         Collective algo = out.limit() <= options.smallMessageBytes()
                 ? new DirectAllGather(in, out)
                 : ex -> {
@@ -331,10 +328,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         ByteBuffer in = HostBuffers.view(input, type, "reduceScatter input");
         ByteBuffer out = HostBuffers.view(output, type, "reduceScatter output");
         int block = out.limit();
-        if ((long) block * size != in.limit()) {
-            throw new IllegalArgumentException("reduceScatter input must hold size x output = " + size + " x " + block
-                    + " bytes, but has " + in.limit());
-        }
+        HostBuffers.requireBlocks("reduceScatter input", in, "output", out, size);
         Collective algo = in.limit() <= options.smallMessageBytes()
                 ? new DirectReduceScatter(in, out, type, op)
                 : ex -> {

@@ -225,10 +225,7 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
     public Work allGatherAsync(ByteBuffer input, ByteBuffer output, DataType type) {
         ByteBuffer in = HostBuffers.view(input, type, "allGather input");
         ByteBuffer out = HostBuffers.view(output, type, "allGather output");
-        if ((long) in.limit() * size != out.limit()) {
-            throw new IllegalArgumentException("allGather output must hold size x input = " + size + " x " + in.limit()
-                    + " bytes, but has " + out.limit());
-        }
+        HostBuffers.requireBlocks("allGather output", out, "input", in, size);
         long count = in.limit() / type.bytes();
         return staged(CollectiveOp.ALL_GATHER, null, type, count, -1, in, out,
                 (i, o) -> gpu.allGather(i, o, count, type, comm, stream));
@@ -238,10 +235,7 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
     public Work reduceScatterAsync(ByteBuffer input, ByteBuffer output, DataType type, ReduceOp op) {
         ByteBuffer in = HostBuffers.view(input, type, "reduceScatter input");
         ByteBuffer out = HostBuffers.view(output, type, "reduceScatter output");
-        if ((long) out.limit() * size != in.limit()) {
-            throw new IllegalArgumentException("reduceScatter input must hold size x output = " + size + " x " + out.limit()
-                    + " bytes, but has " + in.limit());
-        }
+        HostBuffers.requireBlocks("reduceScatter input", in, "output", out, size);
         long count = out.limit() / type.bytes();
         return staged(CollectiveOp.REDUCE_SCATTER, op, type, in.limit() / type.bytes(), -1, in, out,
                 (i, o) -> gpu.reduceScatter(i, o, count, type, op, comm, stream));

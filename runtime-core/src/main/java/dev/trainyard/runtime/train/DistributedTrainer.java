@@ -56,8 +56,10 @@ public class DistributedTrainer extends Trainer {
                     + " (launch one worker per device instead)");
         }
         if (getDevices()[0].isGpu()) {
-            throw new IllegalArgumentException("the DistributedTrainer runs on CPU devices in this build (gradients on "
-                    + getDevices()[0] + " need the NCCL backend); set the training config's devices to Device.cpu()");
+            // device-resident gradient buckets (TensorAddress + DeviceCollectives) are not wired in yet: never run on a GPU
+            throw new IllegalArgumentException("the DistributedTrainer trains on CPU devices in this build; GPU-resident "
+                    + "gradients (" + getDevices()[0] + ") are not supported yet. Set the training config's devices to "
+                    + "Device.cpu() (NCCL, where usable, still carries the collectives)");
         }
         this.group = group;
         this.options = options;
