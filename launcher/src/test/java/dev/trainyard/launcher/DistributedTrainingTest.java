@@ -125,9 +125,30 @@ class DistributedTrainingTest {
         assertTrue(err <= 1e-5, "accumulation: relative error " + err);
     }
 
+    /**
+     * The GPU layout (gradients copied into separate bucket tensors and back, {@code CopiedGradientBuckets}),
+     * run on CPU: staged through host copies over gRPC, it must train exactly like one process.
+     */
     @Test
-    void aNaNGradientOnOneRankSkipsThatStepOnEveryRank() throws Exception {
-        LauncherProcess l = run("nan", 2, "--batch", "8", "--samples", "128", "--epochs", "1", "--poison-rank", "1", "--poison-step", "5");
+    void copiedGradientBucketsMatchOneProcess() throws Exception {
+        float[] reference = train("copy-single", 1, 16);
+        float[] copied = train("copy", 2, 8, "--copy-gradients");
+        double err = relativeError(copied, reference);
+        System.out.printf("copied gradient buckets, 2 workers: relative error vs one process %.2e%n", err);
+        assertTrue(err <= 1e-5, "copied buckets: relative error " + err);
+        assertTrue(Files.readString(tmp.resolve("copy").resolve("rank-0.log")).contains(
+                "trainyard: gradients on cpu() are all-reduced through host copies (the GrpcCommunicator takes host buffers)"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"view", "copy"})
+    void aNaNGradientOnOneRankSkipsThatStepOnEveryRank(String layout) throws Exception {
+        List<String> worker = new ArrayList<>(List.of("--batch", "8", "--samples", "128", "--epochs", "1", "--poison-rank", "1",
+                "--poison-step", "5"));
+        if (layout.equals("copy")) {
+            worker.add("--copy-gradients");
+        }
+        LauncherProcess l = run("nan-" + layout, 2, worker.toArray(String[]::new));
         String out = l.output();
         assertEveryStepIdenticalOnAllRanks(out, 2, 128 / 16);
         assertTrue(out.contains("[rank 1] trainyard: rank 1: non-finite gradient (NaN or infinity) in parameter ")
@@ -135,7 +156,7 @@ class DistributedTrainingTest {
         assertTrue(out.contains("[rank 0] trainyard: rank 0: step 5: another rank's gradients were non-finite; the step is skipped"), out);
         assertEquals(digestAt(out, 4), digestAt(out, 5), "the skipped step leaves the parameters as they were");
         assertTrue(!digestAt(out, 6).equals(digestAt(out, 5)), "training goes on after the skipped step");
-        List<String> metrics = Files.readAllLines(tmp.resolve("nan").resolve("metrics-rank-0.jsonl"));
+        List<String> metrics = Files.readAllLines(tmp.resolve("nan-" + layout).resolve("metrics-rank-0.jsonl"));
         assertTrue(metrics.get(4).contains("\"step\":5,") && metrics.get(4).contains("\"skipped\":true,"), metrics.get(4));
     }
 

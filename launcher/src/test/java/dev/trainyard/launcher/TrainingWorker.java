@@ -34,7 +34,7 @@ import java.util.StringJoiner;
  * Deterministic data-parallel training for the trainer's tests: a small MLP (cut into 3 stages,
  * tiny buckets so there are several) trained with plain SGD on seeded synthetic data. Every rank
  * prints {@code step S digest D} after each step; rank 0 writes all parameters to {@code --out}.
- * Arguments: --batch B --epochs E --samples N [--lr L] [--accumulate K] [--no-overlap] [--fp16] [--checkpoint-every C]
+ * Arguments: --batch B --epochs E --samples N [--lr L] [--accumulate K] [--no-overlap] [--fp16] [--copy-gradients] [--checkpoint-every C]
  * [--step-delay-ms T] [--poison-rank R --poison-step S [--fail-on-nonfinite]] [--out FILE]
  */
 public final class TrainingWorker {
@@ -80,7 +80,7 @@ public final class TrainingWorker {
                     .optOptimizer(Optimizer.sgd().setLearningRateTracker(Tracker.fixed(lr)).build());
             DistributedOptions options = DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap")).withStages(3)
                     .withBucketBytes(4096).withFirstBucketBytes(4096).withCompression(a.contains("--fp16") ? DataType.FLOAT16 : DataType.FLOAT32)
-                    .withAccumulationSteps(accumulate)
+                    .withAccumulationSteps(accumulate).withGradientAsBucketView(!a.contains("--copy-gradients"))
                     .withNonFinitePolicy(a.contains("--fail-on-nonfinite") ? NonFinitePolicy.FAIL : NonFinitePolicy.SKIP_STEP);
             try (DistributedTrainer trainer = new DistributedTrainer(model, config, pg, options)) {
                 trainer.initialize(new Shape(1, 24));

@@ -1,5 +1,6 @@
 package dev.trainyard.runtime.train;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
@@ -114,14 +115,14 @@ public final class Checkpoints {
         for (Pair<String, Parameter> p : block.getParameters()) {
             byte[] n = p.getKey().getBytes(StandardCharsets.UTF_8);
             names.add(n);
-            size += 4 + n.length + 8 + p.getValue().getArray().toByteBuffer(true).remaining();
+            size += 4 + n.length + 8 + p.getValue().getArray().size() * p.getValue().getArray().getDataType().getNumOfBytes();
         }
         ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(size + 8)).order(ByteOrder.BIG_ENDIAN);
         out.put(MAGIC).putInt(state.epoch()).putLong(state.batchesDone()).putLong(state.step()).putInt(0).putInt(names.size());
         int i = 0;
         for (Pair<String, Parameter> p : block.getParameters()) {
-            ByteBuffer data = p.getValue().getArray().toByteBuffer(true).duplicate();
-            out.putInt(names.get(i).length).put(names.get(i++)).putLong(data.remaining()).put(data);
+            byte[] name = names.get(i++);
+            ParameterBytes.read(p.getValue().getArray(), data -> out.putInt(name.length).put(name).putLong(data.remaining()).put(data.duplicate()));
         }
         CRC32 crc = new CRC32();
         crc.update(out.array(), 0, out.position());
@@ -154,13 +155,14 @@ public final class Checkpoints {
             in.get(n);
             String name = new String(n, StandardCharsets.UTF_8);
             long len = in.getLong();
-            ByteBuffer target = p.getValue().getArray().toByteBuffer(true);
-            if (!name.equals(p.getKey()) || len != target.remaining()) {
+            NDArray array = p.getValue().getArray();
+            long bytes = array.size() * array.getDataType().getNumOfBytes();
+            if (!name.equals(p.getKey()) || len != bytes) {
                 throw new IllegalStateException("checkpoint " + file + " has parameter " + name + " (" + len + " bytes) where the model has "
-                        + p.getKey() + " (" + target.remaining() + " bytes); it belongs to another model");
+                        + p.getKey() + " (" + bytes + " bytes); it belongs to another model");
             }
             ByteBuffer src = in.slice(in.position(), (int) len);
-            target.put(src);
+            ParameterBytes.update(array, target -> target.put(src));
             in.position(in.position() + (int) len);
         }
         return state;

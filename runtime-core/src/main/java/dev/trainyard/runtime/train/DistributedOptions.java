@@ -15,10 +15,12 @@ import java.util.Optional;
  * @param accumulationSteps micro-batches per optimizer step: gradients of the first k-1 are not synchronized
  * @param metricsFile       where per-step timings are appended as JSON lines (empty: not written)
  * @param nonFinite         what a step does when some rank's gradients hold NaN or infinity
+ * @param gradientAsBucketView gradients live inside the buckets (CPU: no copy; DDP's {@code gradient_as_bucket_view});
+ *                          when false, or on a GPU, they are copied into separate bucket tensors and back
  */
 public record DistributedOptions(long bucketBytes, long firstBucketBytes, boolean overlap, int stages,
                                  DataType compression, int accumulationSteps, Optional<Path> metricsFile,
-                                 NonFinitePolicy nonFinite) {
+                                 NonFinitePolicy nonFinite, boolean gradientAsBucketView) {
 
     public DistributedOptions {
         if (bucketBytes < 4096 || firstBucketBytes < 4096) {
@@ -33,38 +35,42 @@ public record DistributedOptions(long bucketBytes, long firstBucketBytes, boolea
     }
 
     public static DistributedOptions defaults() {
-        return new DistributedOptions(25L << 20, 1L << 20, true, 4, DataType.FLOAT32, 1, Optional.empty(), NonFinitePolicy.SKIP_STEP);
+        return new DistributedOptions(25L << 20, 1L << 20, true, 4, DataType.FLOAT32, 1, Optional.empty(), NonFinitePolicy.SKIP_STEP, true);
     }
 
     public DistributedOptions withBucketBytes(long bytes) {
-        return new DistributedOptions(bytes, Math.min(firstBucketBytes, bytes), overlap, stages, compression, accumulationSteps, metricsFile, nonFinite);
+        return new DistributedOptions(bytes, Math.min(firstBucketBytes, bytes), overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView);
     }
 
     public DistributedOptions withFirstBucketBytes(long bytes) {
-        return new DistributedOptions(bucketBytes, bytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite);
+        return new DistributedOptions(bucketBytes, bytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView);
     }
 
     public DistributedOptions withOverlap(boolean on) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, on, stages, compression, accumulationSteps, metricsFile, nonFinite);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, on, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView);
     }
 
     public DistributedOptions withStages(int k) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, k, compression, accumulationSteps, metricsFile, nonFinite);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, k, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView);
     }
 
     public DistributedOptions withCompression(DataType wire) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, wire, accumulationSteps, metricsFile, nonFinite);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, wire, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView);
     }
 
     public DistributedOptions withAccumulationSteps(int k) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, k, metricsFile, nonFinite);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, k, metricsFile, nonFinite, gradientAsBucketView);
     }
 
     public DistributedOptions withMetricsFile(Path file) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, Optional.of(file), nonFinite);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, Optional.of(file), nonFinite, gradientAsBucketView);
     }
 
     public DistributedOptions withNonFinitePolicy(NonFinitePolicy policy) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, policy);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, policy, gradientAsBucketView);
+    }
+
+    public DistributedOptions withGradientAsBucketView(boolean view) {
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, view);
     }
 }

@@ -1,5 +1,6 @@
 package dev.trainyard.runtime.train;
 
+import ai.djl.Device;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -11,6 +12,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
 import ai.djl.training.TrainingConfig;
+import dev.trainyard.collectives.DataType;
 import dev.trainyard.runtime.ProcessGroup;
 import dev.trainyard.runtime.Tracing;
 import java.io.BufferedWriter;
@@ -29,7 +31,9 @@ import java.util.Optional;
  * by stage when {@link DistributedOptions#overlap()} is on), waits in {@link #step()} only for what
  * is still in flight, and records where each step's time went.
  *
- * <p>One trainer per process (DJL allows one open gradient collector per JVM), on a CPU device.
+ * <p>One trainer per process (DJL allows one open gradient collector per JVM) and one device: on
+ * CPU the gradients live inside the buckets; on a GPU they are copied into device buckets that NCCL
+ * reduces in place ({@link CopiedGradientBuckets}).
  */
 public class DistributedTrainer extends Trainer {
     private final ProcessGroup group;
@@ -55,11 +59,9 @@ public class DistributedTrainer extends Trainer {
             throw new IllegalArgumentException("a DistributedTrainer drives one device per process; got " + getDevices().length
                     + " (launch one worker per device instead)");
         }
-        if (getDevices()[0].isGpu()) {
-            // device-resident gradient buckets (TensorAddress + DeviceCollectives) are not wired in yet: never run on a GPU
-            throw new IllegalArgumentException("the DistributedTrainer trains on CPU devices in this build; GPU-resident "
-                    + "gradients (" + getDevices()[0] + ") are not supported yet. Set the training config's devices to "
-                    + "Device.cpu() (NCCL, where usable, still carries the collectives)");
+        if (getDevices()[0].isGpu() && options.compression() != DataType.FLOAT32) {
+            throw new IllegalArgumentException("gradient compression (" + options.compression() + ") is for CPU buckets; on "
+                    + getDevices()[0] + " gradients travel as float32 (NCCL moves them at device bandwidth)");
         }
         this.group = group;
         this.options = options;
@@ -85,8 +87,11 @@ public class DistributedTrainer extends Trainer {
         BucketPlan plan = BucketPlan.build(block.getParameters(), stages, options.firstBucketBytes(), options.bucketBytes());
         ParameterSync.requireSamePlan(plan, group.communicator(), group.rank());
         ParameterSync.broadcastFromRank0(block, group.communicator());
-        buckets = new GradientBuckets(plan, group.communicator(), group.worldSize(), options.compression(),
-                options.nonFinite() != NonFinitePolicy.OFF);
+        boolean checkFinite = options.nonFinite() != NonFinitePolicy.OFF;
+        Device device = getDevices()[0];
+        buckets = options.gradientAsBucketView() && !device.isGpu()
+                ? new ViewGradientBuckets(plan, group.communicator(), group.worldSize(), options.compression(), checkFinite)
+                : new CopiedGradientBuckets(plan, group.communicator(), group.worldSize(), checkFinite, getManager(), device);
         stageInputs = new NDList[stages.count()];
         stageOutputs = new NDList[stages.count()];
         metricsFile().ifPresent(f -> {

@@ -1,249 +1,42 @@
 package dev.trainyard.runtime.train;
 
-import ai.djl.ndarray.NDArray;
-import dev.trainyard.collectives.Communicator;
-import dev.trainyard.collectives.DataType;
-import dev.trainyard.collectives.ReduceOp;
-import dev.trainyard.collectives.Work;
-import dev.trainyard.collectives.reduce.HalfFloats;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.nio.ShortBuffer;
-import java.util.ArrayList;
-import java.util.List;
-
 /**
- * The gradients of a {@link BucketPlan}, living in one flat direct buffer per bucket: on the
- * first backward each parameter's gradient tensor is re-pointed at its slice of the bucket
- * ({@code set(Buffer)} swaps the tensor's storage, GUIDE.md), so later backwards accumulate
- * straight into the bucket and the all-reduce works in place, with no copy. With compression
- * the bucket is packed into a FLOAT16/BFLOAT16 buffer pre-divided by the world size (so the sum
- * cannot overflow), summed, and unpacked after the wait.
+ * The gradients of a {@link BucketPlan}, all-reduced bucket by bucket while backward runs. Two
+ * layouts: {@link ViewGradientBuckets} (CPU: gradients live inside flat host buffers, nothing is
+ * copied) and {@link CopiedGradientBuckets} (GPU, or on request: gradients are copied into one
+ * contiguous tensor per bucket on their device and back after the all-reduce).
  */
-final class GradientBuckets {
-    private final BucketPlan plan;
-    private final Communicator comm;
-    private final int worldSize;
-    private final DataType wire;
-    private final ByteBuffer[] flat;
-    private final ByteBuffer[] packed;
-    /** Views of {@code flat} and {@code packed}, made once so a step allocates nothing. */
-    private final FloatBuffer[] flatFloats;
-    private final ShortBuffer[] packedHalves;
-    private final boolean[] bound;
-    /** Strong references to the slices gradients now live in (native code does not hold the Java buffer). */
-    private final List<ByteBuffer> slices = new ArrayList<>();
-    private final Work[] inFlight;
-    private final long[] launchNanos;
-    /** When each bucket's all-reduce of the last awaited step completed (0: not sent), for the timeline. */
-    private final long[] doneNanos;
-    private long commNanos;
-    /** One float after each bucket's gradients: 1 where this rank saw a non-finite value; averaged with them, > 0 on every rank if any rank did. */
-    private final boolean checkFinite;
-    private final boolean[] launched;
-    private final int[] localNonFinite;
-    private boolean stepNonFinite;
-    private String localNonFiniteParameter;
+interface GradientBuckets {
 
-    GradientBuckets(BucketPlan plan, Communicator comm, int worldSize, DataType wire, boolean checkFinite) {
-        if (wire != DataType.FLOAT32 && wire != DataType.FLOAT16 && wire != DataType.BFLOAT16) {
-            throw new IllegalArgumentException("gradient compression must be FLOAT16 or BFLOAT16 (or none), got " + wire);
-        }
-        this.plan = plan;
-        this.comm = comm;
-        this.worldSize = worldSize;
-        this.wire = wire;
-        int n = plan.buckets().size();
-        flat = new ByteBuffer[n];
-        packed = new ByteBuffer[n];
-        flatFloats = new FloatBuffer[n];
-        packedHalves = new ShortBuffer[n];
-        bound = new boolean[n];
-        inFlight = new Work[n];
-        launchNanos = new long[n];
-        doneNanos = new long[n];
-        this.checkFinite = checkFinite;
-        launched = new boolean[n];
-        localNonFinite = new int[n];
-        for (BucketPlan.Bucket b : plan.buckets()) {
-            flat[b.index()] = ByteBuffer.allocateDirect(b.bytes() + Float.BYTES).order(ByteOrder.nativeOrder());
-            flatFloats[b.index()] = flat[b.index()].asFloatBuffer();
-            if (wire != DataType.FLOAT32) {
-                packed[b.index()] = ByteBuffer.allocateDirect((b.bytes() + Float.BYTES) / 2).order(ByteOrder.nativeOrder());
-                packedHalves[b.index()] = packed[b.index()].asShortBuffer();
-            }
-        }
-    }
+    BucketPlan plan();
+
+    /** Starts bucket {@code b}'s all-reduce (or, with one rank, only checks it). */
+    void launch(BucketPlan.Bucket b);
 
     /** Starts the all-reduce of every bucket of {@code stage}, whose gradients backward has just finished. */
-    void launchStage(int stage) {
-        for (BucketPlan.Bucket b : plan.buckets()) {
+    default void launchStage(int stage) {
+        for (BucketPlan.Bucket b : plan().buckets()) {
             if (b.stage() == stage) {
                 launch(b);
             }
         }
     }
 
-    void launchAll() {
-        for (int s = plan.buckets().isEmpty() ? -1 : maxStage(); s >= 0; s--) {
-            launchStage(s);
-        }
-    }
-
-    private int maxStage() {
-        return plan.buckets().stream().mapToInt(BucketPlan.Bucket::stage).max().orElse(0);
-    }
-
-    private void launch(BucketPlan.Bucket b) {
-        int i = b.index();
-        if (!bound[i]) {
-            bind(b);
-        }
-        if (checkFinite) {
-            localNonFinite[i] = firstNonFinite(flatFloats[i], b.bytes() / Float.BYTES);
-            flat[i].putFloat(b.bytes(), localNonFinite[i] >= 0 ? 1f : 0f);
-        }
-        launched[i] = true;
-        if (worldSize == 1) {
-            return; // nothing to average: the bucket is only checked
-        }
-        launchNanos[i] = System.nanoTime();
-        if (wire == DataType.FLOAT32) {
-            inFlight[i] = comm.allReduceAsync(flat[i].clear(), DataType.FLOAT32, ReduceOp.AVG);
-        } else {
-            pack(flatFloats[i], packedHalves[i]);
-            inFlight[i] = comm.allReduceAsync(packed[i].clear(), wire, ReduceOp.SUM);
-        }
-    }
-
-    /** Copies the current gradient into the bucket, then makes the bucket slice the gradient's storage. */
-    private void bind(BucketPlan.Bucket b) {
-        for (BucketPlan.Slot s : b.slots()) {
-            ByteBuffer slice = flat[b.index()].slice(s.offsetBytes(), s.bytes()).order(ByteOrder.nativeOrder());
-            try (NDArray grad = s.parameter().getArray().getGradient()) {
-                slice.put(grad.toByteBuffer());
-                slice.clear();
-                grad.set(slice);
-            }
-            slices.add(slice);
-        }
-        bound[b.index()] = true;
-    }
-
     /** Waits for every launched bucket; afterwards the gradients hold the average over all ranks. */
-    void awaitAll() {
-        long busyUntil = 0;
-        commNanos = 0;
-        for (int i = 0; i < inFlight.length; i++) {
-            doneNanos[i] = 0;
-            if (inFlight[i] != null) {
-                inFlight[i].await();
-                doneNanos[i] = inFlight[i].completedNanos();
-                // buckets run one after another in launch order: their union is the time communication was in flight
-                long from = Math.max(launchNanos[i], busyUntil);
-                busyUntil = Math.max(busyUntil, inFlight[i].completedNanos());
-                commNanos += Math.max(0, busyUntil - from);
-                inFlight[i] = null;
-                if (wire != DataType.FLOAT32) {
-                    unpack(packedHalves[i], flatFloats[i]);
-                }
-            }
-        }
-        collectNonFinite();
-    }
-
-    private void collectNonFinite() {
-        stepNonFinite = false;
-        localNonFiniteParameter = null;
-        for (BucketPlan.Bucket b : plan.buckets()) {
-            int i = b.index();
-            if (checkFinite && launched[i]) {
-                stepNonFinite |= flat[i].getFloat(b.bytes()) > 0;
-                if (localNonFinite[i] >= 0 && localNonFiniteParameter == null) {
-                    localNonFiniteParameter = parameterAt(b, localNonFinite[i] * Float.BYTES);
-                }
-            }
-            launched[i] = false;
-        }
-    }
+    void awaitAll();
 
     /** True if some rank's gradients held NaN or infinity in the step just awaited. */
-    boolean stepHadNonFinite() {
-        return stepNonFinite;
-    }
+    boolean stepHadNonFinite();
 
     /** The first parameter whose gradient was non-finite on this rank in that step, or null. */
-    String localNonFiniteParameter() {
-        return localNonFiniteParameter;
-    }
+    String localNonFiniteParameter();
 
     /** Zeroes every gradient (a skipped step must not carry its gradients into the next one). */
-    void zeroAll() {
-        for (ByteBuffer f : flat) {
-            for (int j = 0; j + Long.BYTES <= f.capacity(); j += Long.BYTES) {
-                f.putLong(j, 0L);
-            }
-            for (int j = f.capacity() & ~7; j < f.capacity(); j++) {
-                f.put(j, (byte) 0);
-            }
-        }
-    }
+    void zeroAll();
 
-    private static String parameterAt(BucketPlan.Bucket b, int offsetBytes) {
-        for (BucketPlan.Slot s : b.slots()) {
-            if (offsetBytes >= s.offsetBytes() && offsetBytes < s.offsetBytes() + s.bytes()) {
-                return s.name();
-            }
-        }
-        return "?";
-    }
+    /** Bytes one step all-reduces. */
+    long bytesPerStep();
 
-    /** Index of the first NaN or infinity among the first {@code count} floats, or -1. */
-    private static int firstNonFinite(FloatBuffer f, int count) {
-        for (int j = 0; j < count; j++) {
-            float v = f.get(j);
-            if (v - v != 0) { // NaN - NaN and inf - inf are NaN; every finite value gives 0
-                return j;
-            }
-        }
-        return -1;
-    }
-
-    int bucketCount() {
-        return inFlight.length;
-    }
-
-    /** {@link System#nanoTime()} when bucket {@code i}'s all-reduce of the last awaited step started. */
-    long launchNanos(int i) {
-        return launchNanos[i];
-    }
-
-    /** ... and when it completed; 0 if the bucket was not sent in that step. */
-    long doneNanos(int i) {
-        return doneNanos[i];
-    }
-
-    /** How long the last awaited step had at least one all-reduce in flight. */
-    long lastCommNanos() {
-        return commNanos;
-    }
-
-    long bytesPerStep() {
-        return wire == DataType.FLOAT32 ? plan.totalBytes() : plan.totalBytes() / 2;
-    }
-
-    private void pack(FloatBuffer f, ShortBuffer h) {
-        float scale = 1f / worldSize;
-        for (int j = 0; j < f.limit(); j++) {
-            float v = f.get(j) * scale;
-            h.put(j, wire == DataType.FLOAT16 ? HalfFloats.floatToFloat16(v) : HalfFloats.floatToBfloat16(v));
-        }
-    }
-
-    private void unpack(ShortBuffer h, FloatBuffer f) {
-        for (int j = 0; j < f.limit(); j++) {
-            f.put(j, wire == DataType.FLOAT16 ? HalfFloats.float16ToFloat(h.get(j)) : HalfFloats.bfloat16ToFloat(h.get(j)));
-        }
-    }
+    /** When each bucket's all-reduce of the last awaited step started and ended. */
+    InFlightBuckets timing();
 }

@@ -6,8 +6,8 @@ import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import dev.trainyard.collectives.Communicator;
 import dev.trainyard.collectives.DataType;
+import dev.trainyard.collectives.DeviceCollectives;
 import dev.trainyard.collectives.ReduceOp;
-import java.nio.ByteBuffer;
 import java.util.zip.CRC32;
 
 /** Parameter-wide operations across ranks, always in the block's name order (identical on every rank). */
@@ -16,17 +16,19 @@ final class ParameterSync {
     }
 
     /**
-     * Overwrites every parameter (trainable or not, e.g. batch-norm statistics) with rank 0's.
-     * On CPU {@code toByteBuffer(true)} is the tensor's own memory, so the broadcast lands in place.
+     * Overwrites every parameter (trainable or not, e.g. batch-norm statistics) with rank 0's: in place
+     * on the device through NCCL where the communicator takes device pointers, else through host bytes.
      */
     static void broadcastFromRank0(Block block, Communicator comm) {
+        boolean onDevice = comm instanceof DeviceCollectives && TensorAddress.unavailableReason() == null;
         for (Pair<String, Parameter> p : block.getParameters()) {
             NDArray array = p.getValue().getArray();
-            ByteBuffer data = array.toByteBuffer(true);
-            if (!data.isDirect()) {
-                throw new IllegalStateException("parameter " + p.getKey() + " is not a dense CPU tensor; cannot broadcast it in place");
+            DataType type = wireType(p.getKey(), array);
+            if (onDevice && array.getDevice().isGpu()) {
+                ((DeviceCollectives) comm).broadcastAsync(TensorAddress.of(array), array.size(), type, 0).await();
+            } else {
+                ParameterBytes.update(array, data -> comm.broadcast(data, type, 0));
             }
-            comm.broadcast(data, wireType(p.getKey(), array), 0);
         }
     }
 
@@ -46,7 +48,7 @@ final class ParameterSync {
     static long digest(Block block) {
         CRC32 crc = new CRC32();
         for (Pair<String, Parameter> p : block.getParameters()) {
-            crc.update(p.getValue().getArray().toByteBuffer(true).duplicate());
+            ParameterBytes.read(p.getValue().getArray(), data -> crc.update(data.duplicate()));
         }
         return crc.getValue();
     }

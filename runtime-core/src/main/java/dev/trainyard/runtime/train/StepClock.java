@@ -63,10 +63,10 @@ final class StepClock {
      * {@code optimizerStart}/{@code end} bracket the optimizer.
      */
     StepMetrics stepped(long step, long awaitStart, long optimizerStart, long end, GradientBuckets buckets, long bytes, boolean skipped) {
-        StepMetrics.StepTrace trace = traceEvery > 0 && step % traceEvery == 0 ? trace(buckets) : null;
+        StepMetrics.StepTrace trace = traceEvery > 0 && step % traceEvery == 0 ? trace(buckets.timing()) : null;
         StepMetrics m = new StepMetrics(step, samples, dataWait / 1e9, forward / 1e9, loss / 1e9, backward / 1e9,
                 (awaitStart - phaseEnd) / 1e9, (optimizerStart - awaitStart) / 1e9, (end - optimizerStart) / 1e9,
-                buckets.lastCommNanos() / 1e9, bytes, skipped, (end - stepStart) / 1e9, RunEvents.micros(end), trace);
+                buckets.timing().lastCommNanos() / 1e9, bytes, skipped, (end - stepStart) / 1e9, RunEvents.micros(end), trace);
         stepStart = phaseEnd = end;
         samples = dataWait = forward = loss = backward = 0;
         Arrays.fill(forwardStage, 0);
@@ -74,7 +74,7 @@ final class StepClock {
         return m;
     }
 
-    private StepMetrics.StepTrace trace(GradientBuckets buckets) {
+    private StepMetrics.StepTrace trace(InFlightBuckets buckets) {
         double[][] spans = new double[buckets.bucketCount()][];
         for (int i = 0; i < spans.length; i++) {
             long done = buckets.doneNanos(i);

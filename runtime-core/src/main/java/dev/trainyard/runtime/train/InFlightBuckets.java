@@ -1,0 +1,66 @@
+package dev.trainyard.runtime.train;
+
+import dev.trainyard.collectives.Work;
+import java.util.function.IntConsumer;
+
+/** The all-reduces of one step, one per bucket, and when each ran: awaited in launch order. */
+final class InFlightBuckets {
+    private final Work[] inFlight;
+    private final long[] launchNanos;
+    /** When each bucket's all-reduce of the last awaited step completed (0: not sent), for the timeline. */
+    private final long[] doneNanos;
+    private long commNanos;
+
+    InFlightBuckets(int buckets) {
+        inFlight = new Work[buckets];
+        launchNanos = new long[buckets];
+        doneNanos = new long[buckets];
+    }
+
+    /** Records {@link System#nanoTime()} as bucket {@code i}'s launch; call right before issuing it. */
+    void launching(int i) {
+        launchNanos[i] = System.nanoTime();
+    }
+
+    void launched(int i, Work work) {
+        inFlight[i] = work;
+    }
+
+    /** Waits for every bucket in flight, in index order, calling {@code afterEach} once bucket i's result is in. */
+    void awaitAll(IntConsumer afterEach) {
+        long busyUntil = 0;
+        commNanos = 0;
+        for (int i = 0; i < inFlight.length; i++) {
+            doneNanos[i] = 0;
+            if (inFlight[i] != null) {
+                inFlight[i].await();
+                doneNanos[i] = inFlight[i].completedNanos();
+                // buckets run one after another in launch order: their union is the time communication was in flight
+                long from = Math.max(launchNanos[i], busyUntil);
+                busyUntil = Math.max(busyUntil, inFlight[i].completedNanos());
+                commNanos += Math.max(0, busyUntil - from);
+                inFlight[i] = null;
+                afterEach.accept(i);
+            }
+        }
+    }
+
+    int bucketCount() {
+        return inFlight.length;
+    }
+
+    /** {@link System#nanoTime()} when bucket {@code i}'s all-reduce of the last awaited step started. */
+    long launchNanos(int i) {
+        return launchNanos[i];
+    }
+
+    /** ... and when it completed; 0 if the bucket was not sent in that step. */
+    long doneNanos(int i) {
+        return doneNanos[i];
+    }
+
+    /** How long the last awaited step had at least one all-reduce in flight. */
+    long lastCommNanos() {
+        return commNanos;
+    }
+}
