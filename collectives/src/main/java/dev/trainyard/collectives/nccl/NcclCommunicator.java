@@ -60,6 +60,7 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
     private final List<Long> allEvents = new ArrayList<>();
     private final ConcurrentLinkedQueue<InFlight> inFlight = new ConcurrentLinkedQueue<>();
     private final Object failureLock = new Object();
+    private final ByteBuffer barrierElement = ByteBuffer.allocateDirect(Integer.BYTES).order(ByteOrder.nativeOrder());
     private final Thread watchdog;
     private long nextSeq;
     private long scratch;
@@ -244,8 +245,8 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
     /** NCCL has no barrier: a one-element all-reduce, as PyTorch's NCCL process group does. */
     @Override
     public Work barrierAsync() {
-        ByteBuffer one = ByteBuffer.allocateDirect(Integer.BYTES).order(ByteOrder.nativeOrder());
-        return staged(CollectiveOp.BARRIER, null, DataType.INT32, 1, -1, one, one,
+        // staged work runs one at a time (the scratch buffer), so one host element serves every barrier
+        return staged(CollectiveOp.BARRIER, null, DataType.INT32, 1, -1, barrierElement, barrierElement,
                 (in, out) -> gpu.allReduce(in, out, 1, DataType.INT32, ReduceOp.SUM, comm, stream));
     }
 
