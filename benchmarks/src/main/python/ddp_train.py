@@ -12,6 +12,7 @@ p.add_argument("--batch", type=int, default=64)
 p.add_argument("--steps", type=int, default=200)
 p.add_argument("--warmup", type=int, default=30)
 p.add_argument("--threads", type=int, default=1)
+p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
 a = p.parse_args()
 
 rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
@@ -29,7 +30,7 @@ else:
                           nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
     shape = (1, 28, 28)
 ddp = nn.parallel.DistributedDataParallel(model)
-opt = torch.optim.Adam(ddp.parameters(), lr=1e-3)
+opt = torch.optim.Adam(ddp.parameters(), lr=1e-3) if a.optimizer == "adam" else torch.optim.SGD(ddp.parameters(), lr=1e-2)
 loss_fn = nn.CrossEntropyLoss()
 n = 8192
 x = torch.rand((n,) + shape)

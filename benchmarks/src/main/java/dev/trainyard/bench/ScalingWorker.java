@@ -53,7 +53,7 @@ public final class ScalingWorker {
             int rank = distributed ? pg.rank() : 0;
             int world = distributed ? pg.worldSize() : 1;
             DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                    .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.001f)).build());
+                    .optOptimizer(optimizer(value(a, "--optimizer", "adam")));
             try (Trainer trainer = distributed
                     ? new DistributedTrainer(model, config, pg, DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap")))
                     : model.newTrainer(config)) {
@@ -105,6 +105,15 @@ public final class ScalingWorker {
                 }
             }
         }
+    }
+
+    /** The same optimizers and rates as the PyTorch DDP peer: Adam at 1e-3, plain SGD at 1e-2. */
+    static Optimizer optimizer(String name) {
+        return switch (name) {
+            case "adam" -> Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.001f)).build();
+            case "sgd" -> Optimizer.sgd().setLearningRateTracker(Tracker.fixed(0.01f)).build();
+            default -> throw new IllegalArgumentException("--optimizer takes sgd or adam, got '" + name + "'");
+        };
     }
 
     private static String value(List<String> a, String name, String fallback) {

@@ -36,6 +36,12 @@ import java.util.Optional;
  * reduces in place ({@link CopiedGradientBuckets}).
  */
 public class DistributedTrainer extends Trainer {
+    /**
+     * A write system call per step cost measurable time at a few thousand steps per second; the
+     * progress line refreshes every second, so a quarter second of buffering is invisible there. A
+     * worker killed with SIGKILL loses at most that much of its last lines.
+     */
+    private static final long METRICS_FLUSH_NANOS = 250_000_000L;
     private final ProcessGroup group;
     private final DistributedOptions options;
     /** Parameters as the block sees them (no copies, no parameter server): used by the staged forward. */
@@ -45,6 +51,8 @@ public class DistributedTrainer extends Trainer {
     private NDList[] stageInputs;
     private NDList[] stageOutputs;
     private BufferedWriter metricsOut;
+    /** When the metrics file was last flushed: lines reach the file (and the launcher's progress line) in batches, not one write per step. */
+    private long metricsFlushedNanos;
     private StepMetrics last;
 
     private long stepCalls;
@@ -90,7 +98,7 @@ public class DistributedTrainer extends Trainer {
         boolean checkFinite = options.nonFinite() != NonFinitePolicy.OFF;
         Device device = getDevices()[0];
         buckets = options.gradientAsBucketView() && !device.isGpu()
-                ? new ViewGradientBuckets(plan, group.communicator(), group.worldSize(), options.compression(), checkFinite)
+                ? new ViewGradientBuckets(plan, group.communicator(), group.worldSize(), options.compression(), checkFinite, getManager())
                 : new CopiedGradientBuckets(plan, group.communicator(), group.worldSize(), checkFinite, getManager(), device);
         stageInputs = new NDList[stages.count()];
         stageOutputs = new NDList[stages.count()];
@@ -285,7 +293,11 @@ public class DistributedTrainer extends Trainer {
         try {
             metricsOut.write(m.toJson(group.rank(), group.restartCount()));
             metricsOut.newLine();
-            metricsOut.flush();
+            long now = System.nanoTime();
+            if (now - metricsFlushedNanos >= METRICS_FLUSH_NANOS) {
+                metricsOut.flush();
+                metricsFlushedNanos = now;
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot append to the metrics file", e);
         }
