@@ -50,10 +50,10 @@ public record CommunicatorOptions(JobToken token, String bindHost, String advert
         }
     }
 
-    /** Loopback, 5-minute timeout, 1 MiB chunks, 64 KiB small-message threshold, TCP transport. */
+    /** Loopback, 5-minute timeout, 1 MiB chunks, 64 KiB small-message threshold, shared memory on one host and TCP between hosts. */
     public static CommunicatorOptions defaults(JobToken token) {
         return new CommunicatorOptions(token, "127.0.0.1", null, DEFAULT_TIMEOUT, Duration.ofMinutes(5),
-                1 << 20, 64 << 10, 4, Transport.TCP, TransportSecurity.plaintext());
+                1 << 20, 64 << 10, 4, Transport.SHARED_MEMORY, TransportSecurity.plaintext());
     }
 
     public CommunicatorOptions withTimeout(Duration t) {

@@ -4,6 +4,7 @@ import dev.trainyard.collectives.nccl.NcclAvailability;
 import dev.trainyard.collectives.nccl.NcclProbe;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TransportSecurity;
+import dev.trainyard.collectives.Transport;
 import dev.trainyard.runtime.Backend;
 import dev.trainyard.runtime.ByteSize;
 import dev.trainyard.runtime.Durations;
@@ -47,6 +48,9 @@ class LaunchCommand implements Callable<Integer> {
     int masterPort;
     @Option(names = "--backend", paramLabel = "auto|nccl|grpc", defaultValue = "auto")
     String backend;
+    @Option(names = "--transport", paramLabel = "shared-memory|tcp|grpc-stream", defaultValue = "shared-memory",
+            description = "what carries tensors between CPU workers: shared memory between workers on one host and TCP between hosts (default), TCP only, or gRPC streams")
+    String transport;
     @Option(names = "--max-restarts", paramLabel = "K", defaultValue = "0", description = "restart the whole group up to K times after a failure")
     int maxRestarts;
     @Option(names = "--run-dir", paramLabel = "DIR", description = "logs and metrics (default runs/<timestamp>)")
@@ -135,7 +139,7 @@ class LaunchCommand implements Callable<Integer> {
                 entry, List.copyOf(args), duration("--timeout", timeout),
                 Optional.ofNullable(collectiveTimeout).map(t -> duration("--collective-timeout", t)),
                 duration("--grace-period", gracePeriod), gpuIds, security(), preflight(), bytes("--min-free-disk", minFreeDisk),
-                verbose, tracing(), Optional.ofNullable(metricsPort));
+                verbose, tracing(), Optional.ofNullable(metricsPort), parseTransport());
     }
 
     /** {@code launch} checks before the first step unless told not to; {@code preflight} overrides this to check only. */
@@ -178,6 +182,14 @@ class LaunchCommand implements Callable<Integer> {
             throw new UsageException(e.getMessage(), e);
         } catch (IOException e) {
             throw new UsageException("--tls-key " + tlsKey + " cannot be checked: " + e.getMessage(), e);
+        }
+    }
+
+    private Transport parseTransport() {
+        try {
+            return Transport.parse(transport);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--transport: " + e.getMessage(), e);
         }
     }
 

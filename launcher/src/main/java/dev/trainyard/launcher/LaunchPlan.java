@@ -1,5 +1,6 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.collectives.Transport;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TransportSecurity;
 import dev.trainyard.runtime.Backend;
@@ -19,13 +20,14 @@ import java.util.Optional;
  * @param verbose           worker output on the console too (else only in the rank logs, with one progress line)
  * @param trace             which steps the timeline records ({@code off}, {@code full}, {@code every:K})
  * @param metricsPort       where to serve Prometheus metrics, if anywhere (0: a free port)
+ * @param transport         what carries the CPU workers' tensors (shared memory on one host and TCP between hosts by default)
  */
 record LaunchPlan(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort, String bind,
                   Backend backend, int maxRestarts, Path runDir, JobToken token, List<String> jvmOpts,
                   EntryPoint entry, List<String> workerArgs, Duration rendezvousTimeout,
                   Optional<Duration> collectiveTimeout, Duration gracePeriod, List<String> gpuIds,
                   TransportSecurity security, PreflightMode preflight, long minFreeDisk, boolean verbose, String trace,
-                  Optional<Integer> metricsPort) {
+                  Optional<Integer> metricsPort, Transport transport) {
 
     int worldSize() {
         return nnodes * nprocPerNode;

@@ -1,5 +1,6 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.collectives.SharedMemoryFiles;
 import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.Store;
 import dev.trainyard.collectives.store.StoreException;
@@ -132,6 +133,7 @@ final class Launcher {
             attempts.ended(generation + 1, failure == null ? "ok" : isSignalled() ? "stopped" : "failed",
                     failure == null ? 0 : failure.exitCode(), failure == null ? null : failure.summary());
             if (failure == null) {
+                removeSharedMemoryLeftovers();
                 say(plan.preflight() == PreflightMode.ONLY ? "preflight passed on all " + plan.worldSize() + " workers"
                         : "all " + plan.worldSize() + " workers finished successfully");
                 leave(rdzv);
@@ -143,6 +145,7 @@ final class Launcher {
                         + plan.gracePeriod().toMillis() / 1000.0 + " s)");
             }
             group.stop(plan.gracePeriod());
+            removeSharedMemoryLeftovers();
             say(failure.summary());
             failure.detail().forEach(l -> say(l));
             record(failure, generation);
@@ -323,6 +326,18 @@ final class Launcher {
         }
         if (group != null) {
             group.stop(plan.gracePeriod());
+            removeSharedMemoryLeftovers();
+        }
+    }
+
+    /**
+     * Workers unlink their shared-memory segments once the peer has mapped them; one killed in
+     * between leaves its file, which only this job's token can name. Called once the workers are gone.
+     */
+    private void removeSharedMemoryLeftovers() {
+        int removed = SharedMemoryFiles.removeLeftovers(plan.token());
+        if (removed > 0) {
+            say("removed " + removed + " shared-memory segment(s) left by stopped workers");
         }
     }
 

@@ -93,6 +93,7 @@ final class WorkerGroup {
         env.put(WorkerEnv.PREFLIGHT, generation == 0 ? plan.preflight().envValue() : PreflightMode.OFF.envValue());
         env.put(WorkerEnv.MIN_FREE_DISK, Long.toString(plan.minFreeDisk()));
         env.put(WorkerEnv.TRACE, plan.trace());
+        env.put(WorkerEnv.TRANSPORT, plan.transport().cliName());
         env.put(WorkerEnv.LAUNCHER_PID, Long.toString(ProcessHandle.current().pid()));
         if (!plan.gpuIds().isEmpty()) {
             // pinned before the JVM starts, so CUDA in the worker only ever sees its own device

@@ -1,6 +1,7 @@
 package dev.trainyard.runtime;
 
 import dev.trainyard.collectives.CommunicatorOptions;
+import dev.trainyard.collectives.Transport;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TransportSecurity;
 import java.nio.file.Path;
@@ -14,16 +15,17 @@ import java.util.Optional;
  *
  * @param token       null when standalone (nothing listens on the network then)
  * @param launcherPid the launcher to watch; empty when standalone or started by hand
+ * @param transport   what carries tensor frames between ranks on the host ring
  */
 public record WorkerContext(int rank, int localRank, int worldSize, int localWorldSize, int nodeRank,
                             String masterAddr, int masterPort, int restartCount, JobToken token, String bindHost,
                             Path runDir, Backend backend, Duration rendezvousTimeout, Duration collectiveTimeout,
-                            String storePrefix, Optional<Long> launcherPid, TransportSecurity security) {
+                            String storePrefix, Optional<Long> launcherPid, TransportSecurity security, Transport transport) {
 
     /** The same place in the job, with store keys under {@code prefix} (e.g. a phase of its own). */
     public WorkerContext withStorePrefix(String prefix) {
         return new WorkerContext(rank, localRank, worldSize, localWorldSize, nodeRank, masterAddr, masterPort, restartCount, token,
-                bindHost, runDir, backend, rendezvousTimeout, collectiveTimeout, prefix, launcherPid, security);
+                bindHost, runDir, backend, rendezvousTimeout, collectiveTimeout, prefix, launcherPid, security, transport);
     }
 
     /** The communicator settings the launcher chose for this worker: its bind address, TLS and timeouts. */
@@ -32,7 +34,8 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
                 .withHosts(bindHost, bindHost)
                 .withSecurity(security)
                 .withTimeout(collectiveTimeout)
-                .withConnectTimeout(rendezvousTimeout);
+                .withConnectTimeout(rendezvousTimeout)
+                .withTransport(transport);
     }
 
     public boolean standalone() {
@@ -43,7 +46,7 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
     public static WorkerContext standaloneProcess() {
         return new WorkerContext(0, 0, 1, 1, 0, "127.0.0.1", 0, 0, null, "127.0.0.1", Path.of("."),
                 Backend.GRPC, Duration.ofMinutes(5), CommunicatorOptions.DEFAULT_TIMEOUT, "", Optional.empty(),
-                TransportSecurity.plaintext());
+                TransportSecurity.plaintext(), Transport.SHARED_MEMORY);
     }
 
     /**
@@ -76,7 +79,8 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
                 r.duration(WorkerEnv.COLLECTIVE_TIMEOUT, CommunicatorOptions.DEFAULT_TIMEOUT),
                 env.getOrDefault(WorkerEnv.STORE_PREFIX, ""),
                 Optional.ofNullable(env.get(WorkerEnv.LAUNCHER_PID)).map(v -> (long) r.parse(WorkerEnv.LAUNCHER_PID, v, 1)),
-                r.security());
+                r.security(),
+                r.transport());
     }
 
     /** Parses variables with errors that say which variable is wrong and who sets it. */
@@ -113,6 +117,14 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
         }
 
         /** Mutual TLS when the launcher passed the three PEM files, else plaintext. */
+        Transport transport() {
+            try {
+                return Transport.parse(env.getOrDefault(WorkerEnv.TRANSPORT, Transport.SHARED_MEMORY.cliName()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("environment variable " + WorkerEnv.TRANSPORT + ": " + e.getMessage() + HINT, e);
+            }
+        }
+
         TransportSecurity security() {
             String cert = env.get(WorkerEnv.TLS_CERT);
             if (cert == null) {

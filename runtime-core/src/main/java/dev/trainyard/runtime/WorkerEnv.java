@@ -39,6 +39,8 @@ public final class WorkerEnv {
     public static final String MIN_FREE_DISK = "TRAINYARD_MIN_FREE_DISK";
     /** Which steps the timeline records: off, full or every:K ({@link Tracing}). */
     public static final String TRACE = "TRAINYARD_TRACE";
+    /** What carries tensor frames between CPU workers ({@code shared-memory}, {@code tcp}, {@code grpc-stream}). */
+    public static final String TRANSPORT = "TRAINYARD_TRANSPORT";
     /** Pid of the launcher; the worker exits on its own when that process is gone. */
     public static final String LAUNCHER_PID = "TRAINYARD_LAUNCHER_PID";
 

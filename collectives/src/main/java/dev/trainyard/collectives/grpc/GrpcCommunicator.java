@@ -9,6 +9,7 @@ import dev.trainyard.collectives.CommunicatorAbortedException;
 import dev.trainyard.collectives.CommunicatorOptions;
 import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.Fingerprint;
+import dev.trainyard.collectives.FingerprintMismatchException;
 import dev.trainyard.collectives.HostBuffers;
 import dev.trainyard.collectives.PeerFailureException;
 import dev.trainyard.collectives.ReduceOp;
@@ -98,7 +99,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         byte[] sendScratch = new byte[64 << 10]; // only the collective thread sends
         for (int p = 0; p < size; p++) {
             if (p != rank) {
-                links[p] = options.effectiveTransport() == Transport.TCP ? new TcpPeerLink(p, this, pool, window)
+                links[p] = options.effectiveTransport().rawTcp() ? new TcpPeerLink(p, this, pool, window)
                         : new GrpcPeerLink(p, this, sendScratch, window);
             }
         }
@@ -138,7 +139,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     }
 
     private void joinPeers(Store store) {
-        boolean tcp = options.effectiveTransport() == Transport.TCP;
+        boolean tcp = options.effectiveTransport().rawTcp();
         TcpHandshake handshake = new TcpHandshake(options.token(), rank, size);
         startListeners(tcp, handshake);
         publishAndAwaitPeers(store, tcp);
@@ -148,6 +149,11 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             }
         }
         awaitConnected();
+        if (options.effectiveTransport() == Transport.SHARED_MEMORY) {
+            int peers = SharedMemoryLinks.establish(store, rank, size, links, options.token(), options.receiveWindow(), options.chunkBytes(),
+                    options.connectTimeout());
+            LOG.log(System.Logger.Level.DEBUG, "rank {0}: {1} of {2} peers on shared memory", rank, peers, size - 1);
+        }
     }
 
     private int maxMessageBytes() {
@@ -404,8 +410,10 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         if (f == null) {
             return new CommunicatorAbortedException(fp + " was not run on rank " + rank + ": the communicator is closed", List.of(), null);
         }
-        return new CommunicatorAbortedException(fp + " was not run on rank " + rank + " because the communicator failed: "
-                + f.getMessage(), f.ranks(), f);
+        String message = fp + " was not run on rank " + rank + " because the communicator failed: " + f.getMessage();
+        // a mismatch another rank noticed first is still a mismatch here: callers handle both the same way
+        return f instanceof FingerprintMismatchException ? new FingerprintMismatchException(message, f.ranks())
+                : new CommunicatorAbortedException(message, f.ranks(), f);
     }
 
     // ---------------------------------------------------------------- failures

@@ -23,6 +23,9 @@ final class InboundFrame implements Frame {
     private InputStream lent;
     /** Fallback payload storage, allocated on first use. */
     private ByteBuffer copied;
+    /** A payload read in place from memory the transport owns (a shared-memory slot), and where in it. */
+    private ByteBuffer borrowed;
+    private int borrowedOffset;
     /** Holds one element that straddles two of gRPC's buffers. */
     private final ByteBuffer straddle = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
     private final byte[] straddleBytes = new byte[8];
@@ -53,6 +56,12 @@ final class InboundFrame implements Frame {
         this.lent = detachedPayload;
     }
 
+    /** The payload is {@code memory[offset, offset + length())}, valid until the frame is released. */
+    void borrow(ByteBuffer memory, int offset) {
+        this.borrowed = memory;
+        this.borrowedOffset = offset;
+    }
+
     ByteBuffer copyBuffer(int capacity) {
         if (copied == null || copied.capacity() < capacity) {
             copied = ByteBuffer.allocateDirect(capacity).order(ByteOrder.nativeOrder());
@@ -72,6 +81,10 @@ final class InboundFrame implements Frame {
 
     private void apply(DataType type, ReduceOp op, ByteBuffer dst, int dstOff) {
         int len = length();
+        if (borrowed != null) {
+            combine(type, op, dst, dstOff, borrowed, borrowedOffset, len);
+            return;
+        }
         if (lent == null) {
             combine(type, op, dst, dstOff, copied, 0, len);
             return;
@@ -126,6 +139,7 @@ final class InboundFrame implements Frame {
             }
             lent = null;
         }
+        borrowed = null;
         origin = null;
     }
 }

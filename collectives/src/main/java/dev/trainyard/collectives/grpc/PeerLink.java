@@ -29,6 +29,11 @@ abstract class PeerLink {
         this.inbox = new ArrayBlockingQueue<>(window + 1);
     }
 
+    /** True when frames arrive without anyone waking the collective thread, so waiting must poll. */
+    boolean polled() {
+        return false;
+    }
+
     /** True when a frame can be handed over without blocking. */
     abstract boolean ready();
 
@@ -74,10 +79,12 @@ abstract class PeerLink {
         if (graceful) {
             peerClosedGracefully = true;
         }
-        inboundClosed = reason;
+        // the communicator's failure first: a collective thread polling shared memory may see the
+        // closed direction at once, and must report the peer's loss, not a bare receive error
         if (!graceful && !closing) {
             events.linkBroken(peer, reason, null);
         }
+        inboundClosed = reason;
         events.wake();
     }
 

@@ -33,6 +33,10 @@ final class TcpPeerLink extends PeerLink {
     private volatile SocketChannel in;
     private Thread writer;
     private Thread reader;
+    /** Set once, before the first collective, when the peer shares this host: frames then bypass the socket. */
+    private SharedMemoryRing shmIn;
+    private SharedMemoryRing shmOut;
+    private final byte[] shmHeader = new byte[FrameHeader.BYTES];
 
     /** A frame handed to the writer thread: its header and a view of the caller's buffer. */
     private static final class WriteSlot {
@@ -84,13 +88,32 @@ final class TcpPeerLink extends PeerLink {
         return true;
     }
 
+    /** From now on frames travel through {@code in} and {@code out}; the connection stays for liveness and the goodbye. */
+    void useSharedMemory(SharedMemoryRing in, SharedMemoryRing out) {
+        this.shmIn = in;
+        this.shmOut = out;
+    }
+
+    @Override
+    boolean polled() {
+        return shmIn != null;
+    }
+
     @Override
     boolean ready() {
+        if (shmOut != null) {
+            return outboundClosed == null && shmOut.hasRoom();
+        }
         return out != null && inFlight.get() < SLOTS;
     }
 
     @Override
     void sendNow(Fingerprint fp, SendItem it) {
+        if (shmOut != null) {
+            FrameHeader.encode(shmHeader, fp, it.step, it.chunkOffset, it.length);
+            shmOut.publish(shmHeader, it.src, it.offset, it.length);
+            return;
+        }
         WriteSlot s = slots[nextSlot];
         nextSlot = (nextSlot + 1) % SLOTS;
         FrameHeader.encode(s.headerBytes, fp, it.step, it.chunkOffset, it.length);
@@ -199,8 +222,28 @@ final class TcpPeerLink extends PeerLink {
     }
 
     @Override
+    InboundFrame poll() {
+        if (shmIn == null) {
+            return super.poll();
+        }
+        int base = shmIn.take();
+        if (base < 0) {
+            return null;
+        }
+        InboundFrame f = pool.take();
+        shmIn.buffer().get(base, f.header);
+        f.borrow(shmIn.buffer(), SharedMemoryRing.payloadOffset(base));
+        f.origin = this;
+        return f;
+    }
+
+    @Override
     void grantOne() {
-        credits.release();
+        if (shmIn != null) {
+            shmIn.release();
+        } else {
+            credits.release();
+        }
     }
 
     @Override

@@ -1,0 +1,132 @@
+package dev.trainyard.collectives.grpc;
+
+import dev.trainyard.collectives.PeerFailureException;
+import dev.trainyard.collectives.SharedMemoryFiles;
+import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.store.Store;
+import dev.trainyard.collectives.store.StoreTimeoutException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * Moves the frames of every peer that shares this host onto {@link SharedMemoryRing}s, after the
+ * TCP links are up (they stay: their close is how a dead peer is noticed, and they carry the
+ * goodbye). Which peers share a host is proved, not guessed: each rank creates one ring per peer
+ * with a random name and nonce and publishes both through the authenticated store; the peer
+ * tries to map it and publishes its verdict. A link uses shared memory only if both directions
+ * mapped. Each rank unlinks the files it created as soon as the peer's verdict is in, so a job
+ * leaves nothing in {@code /dev/shm}; files of a rank killed in between are removed by the
+ * launcher ({@link SharedMemoryFiles#removeLeftovers}).
+ */
+final class SharedMemoryLinks {
+    private static final System.Logger LOG = System.getLogger(SharedMemoryLinks.class.getName());
+    private static final String OK = "ok";
+
+    private SharedMemoryLinks() {
+    }
+
+    /** Returns how many peers now use shared memory. */
+    static int establish(Store store, int rank, int size, PeerLink[] links, JobToken token, int slots, int payloadBytes, Duration timeout) {
+        Path dir = SharedMemoryFiles.DIRECTORY;
+        SharedMemoryRing[] inbound = new SharedMemoryRing[size];
+        SharedMemoryRing[] outbound = new SharedMemoryRing[size];
+        Path[] created = new Path[size];
+        SecureRandom random = new SecureRandom();
+        HexFormat hex = HexFormat.of();
+        int used = 0;
+        try {
+            for (int p = 0; p < size; p++) {
+                if (p == rank) {
+                    continue;
+                }
+                String offer = "-";
+                if (Files.isDirectory(dir) && Files.isWritable(dir)) {
+                    byte[] nonce = new byte[SharedMemoryRing.NONCE_BYTES];
+                    random.nextBytes(nonce);
+                    Path file = dir.resolve(SharedMemoryFiles.prefix(token) + rank + "-from-" + p + "-" + hex.formatHex(randomName(random)));
+                    try {
+                        inbound[p] = SharedMemoryRing.create(file, slots, payloadBytes, nonce);
+                        created[p] = file;
+                        offer = file + " " + hex.formatHex(nonce);
+                    } catch (IOException | RuntimeException e) {
+                        LOG.log(System.Logger.Level.INFO, "rank {0}: no shared-memory ring for rank {1}: {2}", rank, p, e.toString());
+                    }
+                }
+                store.setString(offerKey(rank, p), offer);
+            }
+            for (int p = 0; p < size; p++) {
+                if (p == rank) {
+                    continue;
+                }
+                String offer = awaitKey(store, offerKey(p, rank), rank, p, timeout);
+                String verdict = "the peer offered no ring";
+                if (!offer.equals("-") && inbound[p] != null) {
+                    String[] parts = offer.split(" ");
+                    try {
+                        outbound[p] = SharedMemoryRing.open(Path.of(parts[0]), slots, payloadBytes, hex.parseHex(parts[1]));
+                        verdict = OK;
+                    } catch (IOException | RuntimeException e) {
+                        verdict = e.toString(); // another host, another mount namespace, or a different layout
+                    }
+                }
+                store.setString(verdictKey(rank, p), verdict);
+            }
+            for (int p = 0; p < size; p++) {
+                if (p == rank) {
+                    continue;
+                }
+                String theirs = awaitKey(store, verdictKey(p, rank), rank, p, timeout);
+                deleteQuietly(created[p]);
+                created[p] = null;
+                if (theirs.equals(OK) && outbound[p] != null) {
+                    ((TcpPeerLink) links[p]).useSharedMemory(inbound[p], outbound[p]);
+                    used++;
+                }
+            }
+            return used;
+        } finally {
+            for (Path f : created) {
+                deleteQuietly(f);
+            }
+        }
+    }
+
+    /** The file name's random part; unrelated to the nonce, which only travels through the store. */
+    private static byte[] randomName(SecureRandom random) {
+        byte[] b = new byte[8];
+        random.nextBytes(b);
+        return b;
+    }
+
+    private static String awaitKey(Store store, String key, int rank, int peer, Duration timeout) {
+        try {
+            return store.getString(key, timeout);
+        } catch (StoreTimeoutException e) {
+            throw new PeerFailureException("rank " + rank + ": rank " + peer + " did not finish setting up shared memory within "
+                    + timeout.toSeconds() + " s (crashed or frozen)", List.of(peer), e);
+        }
+    }
+
+    private static String offerKey(int from, int to) {
+        return "shm/offer/" + from + "/" + to;
+    }
+
+    private static String verdictKey(int from, int to) {
+        return "shm/verdict/" + from + "/" + to;
+    }
+
+    private static void deleteQuietly(Path f) {
+        if (f != null) {
+            try {
+                Files.deleteIfExists(f);
+            } catch (IOException ignored) {
+                // the launcher removes leftovers at the end of the attempt
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package dev.trainyard.collectives.grpc;
+
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+
+/**
+ * One direction between two ranks on one host: a single-producer/single-consumer ring of frame
+ * slots in a file under {@code /dev/shm} that both processes map. The sender copies a frame
+ * straight from its buffer into a slot (the only copy); the receiver reduces or copies straight
+ * out of the slot and frees it when done, so a byte crosses with one copy instead of the two
+ * through the kernel's socket buffers, and no thread is woken per frame.
+ *
+ * <p>Layout: a 16-byte nonce (proves that both sides mapped the same file, never guessed from an
+ * address), then the producer's count of published frames and the consumer's count of released
+ * frames on cache lines of their own, then the slots: the 40-byte frame header padded to 64
+ * bytes, then up to {@code payloadBytes} of payload. Counts are published with release stores
+ * and read with acquire loads, which order the slot's bytes across processes.
+ */
+final class SharedMemoryRing {
+    static final int NONCE_BYTES = 16;
+    private static final int HEAD_OFFSET = 64;
+    private static final int TAIL_OFFSET = 128;
+    private static final int SLOTS_OFFSET = 192;
+    private static final int HEADER_SLOT = 64;
+    private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
+
+    private final MappedByteBuffer map;
+    private final int slots;
+    private final int slotBytes;
+    /** Producer side: frames published so far. */
+    private long published;
+    /** Consumer side: frames handed out, and frames given back (slots free again). */
+    private long taken;
+    private long released;
+
+    private SharedMemoryRing(MappedByteBuffer map, int slots, int payloadBytes) {
+        this.map = map;
+        this.slots = slots;
+        this.slotBytes = HEADER_SLOT + payloadBytes;
+    }
+
+    static long fileBytes(int slots, int payloadBytes) {
+        return SLOTS_OFFSET + (long) slots * (HEADER_SLOT + payloadBytes);
+    }
+
+    /** Creates the file (owner-only), maps it and writes the nonce; the caller receives on it. */
+    static SharedMemoryRing create(Path file, int slots, int payloadBytes, byte[] nonce) throws IOException {
+        long bytes = fileBytes(slots, payloadBytes);
+        requireMappable(bytes);
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes);
+            map.order(ByteOrder.nativeOrder());
+            map.put(0, nonce);
+            return new SharedMemoryRing(map, slots, payloadBytes);
+        }
+    }
+
+    /** Maps a ring the peer created; fails unless it has the expected size and nonce. The caller sends on it. */
+    static SharedMemoryRing open(Path file, int slots, int payloadBytes, byte[] nonce) throws IOException {
+        long bytes = fileBytes(slots, payloadBytes);
+        requireMappable(bytes);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            if (ch.size() != bytes) {
+                throw new IOException(file + " holds " + ch.size() + " bytes, expected " + bytes + " (different chunk size or window)");
+            }
+            MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes);
+            map.order(ByteOrder.nativeOrder());
+            byte[] seen = new byte[NONCE_BYTES];
+            map.get(0, seen);
+            if (!Arrays.equals(seen, nonce)) {
+                throw new IOException(file + " is not the segment the peer published (nonce differs)");
+            }
+            return new SharedMemoryRing(map, slots, payloadBytes);
+        }
+    }
+
+    private static void requireMappable(long bytes) throws IOException {
+        if (bytes > Integer.MAX_VALUE) {
+            throw new IOException("a ring of " + bytes + " bytes is larger than one mapping allows; lower the chunk size or window");
+        }
+    }
+
+    // ---------------------------------------------------------------- producer
+
+    /** True when a slot is free. */
+    boolean hasRoom() {
+        return published - (long) LONGS.getAcquire(map, TAIL_OFFSET) < slots;
+    }
+
+    /** Copies one frame into the next slot and publishes it; only call when {@link #hasRoom()}. */
+    void publish(byte[] header, ByteBuffer src, int offset, int length) {
+        int base = slotBase(published);
+        map.put(base, header);
+        if (length > 0) {
+            map.put(base + HEADER_SLOT, src, offset, length);
+        }
+        published++;
+        LONGS.setRelease(map, HEAD_OFFSET, published);
+    }
+
+    // ---------------------------------------------------------------- consumer
+
+    /** Offset of the next published frame's header (its payload follows at {@link #payloadOffset}), or -1 if none yet. */
+    int take() {
+        if (taken >= (long) LONGS.getAcquire(map, HEAD_OFFSET)) {
+            return -1;
+        }
+        return slotBase(taken++);
+    }
+
+    /** Frees the oldest taken slot (frames are released in the order they were taken). */
+    void release() {
+        released++;
+        LONGS.setRelease(map, TAIL_OFFSET, released);
+    }
+
+    ByteBuffer buffer() {
+        return map;
+    }
+
+    static int payloadOffset(int base) {
+        return base + HEADER_SLOT;
+    }
+
+    private int slotBase(long frame) {
+        return SLOTS_OFFSET + (int) (frame % slots) * slotBytes;
+    }
+}
