@@ -83,6 +83,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     private volatile Fingerprint running;
     private volatile CollectiveException failure;
     private volatile boolean closed;
+    private int sharedMemoryPeers;
     /** Abort notices in flight; {@link #abort} lets them leave before closing the channels. */
     private final List<ListenableFuture<?>> notices = new CopyOnWriteArrayList<>();
 
@@ -150,9 +151,9 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         }
         awaitConnected();
         if (options.effectiveTransport() == Transport.SHARED_MEMORY) {
-            int peers = SharedMemoryLinks.establish(store, rank, size, links, options.token(), options.receiveWindow(), options.chunkBytes(),
-                    options.connectTimeout());
-            LOG.log(System.Logger.Level.DEBUG, "rank {0}: {1} of {2} peers on shared memory", rank, peers, size - 1);
+            sharedMemoryPeers = SharedMemoryLinks.establish(store, rank, size, links, options.token(), options.receiveWindow(),
+                    options.chunkBytes(), options.connectTimeout());
+            LOG.log(System.Logger.Level.DEBUG, "rank {0}: {1} of {2} peers on shared memory", rank, sharedMemoryPeers, size - 1);
         }
     }
 
@@ -282,6 +283,11 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     @Override
     public int rank() {
         return rank;
+    }
+
+    /** How many peers this rank exchanges frames with through shared memory (the others: TCP or gRPC). */
+    public int sharedMemoryPeers() {
+        return sharedMemoryPeers;
     }
 
     @Override
