@@ -52,7 +52,7 @@ public final class OverlapBenchmark implements Callable<Integer> {
         List<double[]> on = new ArrayList<>();
         List<double[]> off = new ArrayList<>();
         try (SimulatedCluster cluster = link == null ? null : LinkOption.cluster(nproc, link)) {
-            TrainingRuns runs = new TrainingRuns(new TrainingRuns.Setup(model, batch, steps, warmup, threads), Optional.ofNullable(cluster));
+            TrainingRuns runs = new TrainingRuns(new TrainingRuns.Setup(model, batch, steps, warmup, threads, "adam"), Optional.ofNullable(cluster));
             for (int rep = 0; rep < repeat; rep++) {
                 System.out.printf(Locale.ROOT, "# repeat %d/%d: overlap on...%n", rep + 1, repeat);
                 on.add(runs.trainyard(nproc, true));

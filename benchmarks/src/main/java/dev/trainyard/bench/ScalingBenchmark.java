@@ -21,7 +21,8 @@ import picocli.CommandLine.Option;
  * Training throughput per world size and scaling efficiency (throughput(N) / (N x throughput(1)))
  * with the compute threads per worker held fixed. Trainyard runs under its real launcher; with
  * {@code --compare torch-ddp} the same model, optimizer, batch and data path run through PyTorch
- * DDP (Gloo), and with {@code --compare djl} a plain DJL Trainer in one process is the baseline.
+ * DDP (Gloo), and with {@code --compare djl} a plain DJL Trainer in one process is the baseline;
+ * {@code --ceiling} adds what the machine allows: N plain DJL processes at once, with no communication.
  * Every repeat runs every configuration once, alternating, so all see the same machine noise.
  */
 @Command(name = "scaling", mixinStandardHelpOptions = true, description = "Training throughput and scaling efficiency.")
@@ -42,6 +43,10 @@ public final class ScalingBenchmark implements Callable<Integer> {
     int repeat = 3;
     @Option(names = "--compare", split = ",", description = "peers to run side by side: torch-ddp, djl")
     List<String> compare = new ArrayList<>();
+    @Option(names = "--optimizer", description = "sgd or adam, the same for every system (default: ${DEFAULT-VALUE})")
+    String optimizer = "adam";
+    @Option(names = "--ceiling", description = "add a row per world size N > 1: N independent plain DJL processes at once (no communication)")
+    boolean ceiling;
     @Option(names = "--no-overlap", description = "Trainyard all-reduces after the whole backward")
     boolean noOverlap;
     @Option(names = "--link", description = "run each worker on its own simulated host, links shaped to this rate (e.g. 1gbit; root only)")
@@ -66,13 +71,16 @@ public final class ScalingBenchmark implements Callable<Integer> {
                 throw new IllegalArgumentException("--compare takes torch-ddp and/or djl, got '" + c + "'");
             }
         }
+        if (!optimizer.equals("sgd") && !optimizer.equals("adam")) {
+            throw new IllegalArgumentException("--optimizer takes sgd or adam, got '" + optimizer + "'");
+        }
         boolean ddp = compare.contains("torch-ddp");
         if (ddp && GlooPeer.unavailableReason() != null) {
             System.out.println("# --compare torch-ddp skipped: " + GlooPeer.unavailableReason());
             ddp = false;
         }
         Map<String, List<double[]>> runs = new LinkedHashMap<>();
-        TrainingRuns.Setup setup = new TrainingRuns.Setup(model, batch, steps, warmup, threads);
+        TrainingRuns.Setup setup = new TrainingRuns.Setup(model, batch, steps, warmup, threads, optimizer);
         int maxWorkers = Arrays.stream(nproc).max().orElse(1);
         try (SimulatedCluster cluster = link == null || maxWorkers < 2 ? null : LinkOption.cluster(maxWorkers, link)) {
             TrainingRuns on = new TrainingRuns(setup, Optional.ofNullable(cluster));
@@ -87,6 +95,10 @@ public final class ScalingBenchmark implements Callable<Integer> {
                         System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): torch-ddp...%n", rep + 1, repeat, n);
                         runs.computeIfAbsent("torch-ddp/" + n, k -> new ArrayList<>()).add(where.torchDdp(n));
                         peer = where.peer() != null ? where.peer() : peer;
+                    }
+                    if (ceiling && n > 1) {
+                        System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): ceiling (independent plain DJL processes)...%n", rep + 1, repeat, n);
+                        runs.computeIfAbsent("ceiling/" + n, k -> new ArrayList<>()).add(local.ceiling(n));
                     }
                 }
                 if (compare.contains("djl")) {
@@ -124,8 +136,8 @@ public final class ScalingBenchmark implements Callable<Integer> {
     }
 
     private void print(List<Row> rows) {
-        System.out.printf(Locale.ROOT, "# training throughput: model %s, batch %d per worker, Adam, %d timed steps after %d, %d compute thread(s)"
-                        + " per worker, overlap %s, %s, median of %d repeat(s), %d cores%n", model, batch, steps, warmup, threads,
+        System.out.printf(Locale.ROOT, "# training throughput: model %s, batch %d per worker, %s, %d timed steps after %d, %d compute thread(s)"
+                        + " per worker, overlap %s, %s, median of %d repeat(s), %d cores%n", model, batch, optimizer.equals("sgd") ? "SGD" : "Adam", steps, warmup, threads,
                 noOverlap ? "off" : "on", link == null ? "loopback" : "one simulated host per worker, links " + link, repeat,
                 Runtime.getRuntime().availableProcessors());
         System.out.printf(Locale.ROOT, "%-10s %7s %12s %10s %9s | %s%n", "system", "workers", "samples/s", "efficiency", "step(ms)",
@@ -138,9 +150,17 @@ public final class ScalingBenchmark implements Callable<Integer> {
                     Double.isNaN(eff) ? "-" : String.format(Locale.ROOT, "%.2f", eff), r.breakdown()[0] * 1e3, breakdown);
         }
         for (Row t : rows) {
-            rows.stream().filter(o -> o.system().equals("torch-ddp") && o.workers() == t.workers() && t.system().equals("trainyard"))
-                    .forEach(o -> System.out.printf(Locale.ROOT, "# %d worker(s): trainyard / torch-ddp samples/s = %.2f%n",
-                            t.workers(), t.samplesPerSecond() / o.samplesPerSecond()));
+            if (!t.system().equals("trainyard")) {
+                continue;
+            }
+            for (String other : List.of("torch-ddp", "ceiling")) {
+                rows.stream().filter(o -> o.system().equals(other) && o.workers() == t.workers())
+                        .forEach(o -> System.out.printf(Locale.ROOT, "# %d worker(s): trainyard / %s samples/s = %.2f%n",
+                                t.workers(), other, t.samplesPerSecond() / o.samplesPerSecond()));
+            }
+            if (t.workers() > 1 && !Double.isNaN(base(rows, "trainyard"))) {
+                System.out.printf(Locale.ROOT, "# %d workers / 1 worker (trainyard) samples/s = %.2f%n", t.workers(), t.samplesPerSecond() / base(rows, "trainyard"));
+            }
         }
         if (peer != null) {
             System.out.println("# torch-ddp peer: " + peer + (peer.contains("openblas") ? ""
@@ -169,9 +189,9 @@ public final class ScalingBenchmark implements Callable<Integer> {
 
     private void writeJson(List<Row> rows) throws IOException {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "{\"benchmark\":\"scaling\",\"model\":\"%s\",\"batch_per_worker\":%d,"
-                        + "\"steps\":%d,\"warmup\":%d,\"threads_per_worker\":%d,\"overlap\":%b,\"repeats\":%d,\"cores\":%d,"
+                        + "\"optimizer\":\"%s\",\"steps\":%d,\"warmup\":%d,\"threads_per_worker\":%d,\"overlap\":%b,\"repeats\":%d,\"cores\":%d,"
                         + "\"link\":%s,\"torch_peer\":%s,\"rows\":[",
-                model, batch, steps, warmup, threads, !noOverlap, repeat, Runtime.getRuntime().availableProcessors(),
+                model, batch, optimizer, steps, warmup, threads, !noOverlap, repeat, Runtime.getRuntime().availableProcessors(),
                 link == null ? "null" : "\"" + link + "\"",
                 peer == null ? "null" : "\"" + peer + "\""));
         for (int i = 0; i < rows.size(); i++) {

@@ -19,16 +19,21 @@ import dev.trainyard.runtime.Trainyard;
 import dev.trainyard.runtime.train.DistributedOptions;
 import dev.trainyard.runtime.train.DistributedTrainer;
 import dev.trainyard.runtime.train.StepMetrics;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * One worker of the training-throughput benchmark: the example model, Adam, batches sliced from an
+ * One worker of the training-throughput benchmark: the example model, SGD or Adam, batches sliced from an
  * in-memory random tensor (the same data path as the PyTorch DDP peer, so the comparison measures
  * training, not data loading). {@code --mode trainyard} runs under the launcher with a
  * DistributedTrainer; {@code --mode djl} is a plain DJL Trainer in one process, the baseline.
  * Rank 0 prints {@code RESULT samples_per_s step_s data_wait_s forward_s backward_s exposed_comm_s optimizer_s comm_s}.
- * Arguments: --mode M --model mlp|cnn --batch B --steps S --warmup W --threads T [--no-overlap]
+ * Arguments: --mode M --model mlp|cnn --batch B --steps S --warmup W --threads T --optimizer sgd|adam [--no-overlap]
+ * [--start-together DIR N]: the timed steps start once N processes (the ceiling row's independent
+ * plain-DJL processes) have finished their warm-up, so they really run at the same time.
  */
 public final class ScalingWorker {
     private static final int DATA_SAMPLES = 8192;
@@ -69,6 +74,10 @@ public final class ScalingWorker {
                     if (s == warmup) {
                         if (distributed) {
                             pg.communicator().barrier();
+                        }
+                        if (a.contains("--start-together")) {
+                            int at = a.indexOf("--start-together");
+                            startTogether(Path.of(a.get(at + 1)), Integer.parseInt(a.get(at + 2)));
                         }
                         t0 = System.nanoTime();
                     }
@@ -114,6 +123,25 @@ public final class ScalingWorker {
             case "sgd" -> Optimizer.sgd().setLearningRateTracker(Tracker.fixed(0.01f)).build();
             default -> throw new IllegalArgumentException("--optimizer takes sgd or adam, got '" + name + "'");
         };
+    }
+
+    /** Marks this process ready in {@code dir} and waits until {@code n} processes are (a barrier without a network). */
+    private static void startTogether(Path dir, int n) throws IOException, InterruptedException {
+        Files.createFile(dir.resolve("ready-" + ProcessHandle.current().pid()));
+        long deadline = System.nanoTime() + 600_000_000_000L;
+        while (true) {
+            long ready;
+            try (var files = Files.list(dir)) {
+                ready = files.count();
+            }
+            if (ready >= n) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("only " + ready + " of " + n + " processes finished their warm-up within 10 minutes (" + dir + ")");
+            }
+            Thread.sleep(1);
+        }
     }
 
     private static String value(List<String> a, String name, String fallback) {

@@ -21,10 +21,10 @@ import java.util.Optional;
  */
 final class TrainingRuns {
     /** What every system trains. */
-    record Setup(String model, int batch, int steps, int warmup, int threads) {
+    record Setup(String model, int batch, int steps, int warmup, int threads, String optimizer) {
         List<String> args() {
             return List.of("--model", model, "--batch", Integer.toString(batch), "--steps", Integer.toString(steps),
-                    "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads));
+                    "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads), "--optimizer", optimizer);
         }
     }
 
@@ -57,6 +57,37 @@ final class TrainingRuns {
         List<String> args = new ArrayList<>(List.of("--mode", "djl"));
         args.addAll(setup.args());
         return result(WorkerProcesses.run(1, ScalingWorker.class.getName(), args, r -> WorkerEnv.MALLOC_DEFAULTS, Launches.TIMEOUT_S), "RESULT ");
+    }
+
+    /**
+     * What the machine allows {@code n} workers without communication: {@code n} plain DJL Trainers
+     * as independent processes whose timed steps start together. Returns their summed samples/s
+     * and mean step time.
+     */
+    double[] ceiling(int n) throws IOException, InterruptedException {
+        Path barrier = Files.createTempDirectory("trainyard-ceiling-");
+        try {
+            List<String> args = new ArrayList<>(List.of("--mode", "djl"));
+            args.addAll(setup.args());
+            args.addAll(List.of("--start-together", barrier.toString(), Integer.toString(n)));
+            List<List<String>> out = WorkerProcesses.runAll(n, r -> WorkerProcesses.java(ScalingWorker.class.getName(), args),
+                    r -> WorkerEnv.MALLOC_DEFAULTS, Launches.TIMEOUT_S);
+            double samples = 0;
+            double step = 0;
+            for (List<String> lines : out) {
+                double[] r = result(lines, "RESULT ");
+                samples += r[0];
+                step += r[1] / n;
+            }
+            return new double[] {samples, step};
+        } finally {
+            try (var files = Files.list(barrier)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(barrier);
+        }
     }
 
     /** PyTorch DDP over Gloo, one Python process per rank (on its simulated host with a cluster). */

@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
 
 /**
- * Starts one process per rank (by default a JVM with this JVM's java and classpath), collects rank 0's stdout lines,
+ * Starts one process per rank (by default a JVM with this JVM's java and classpath), collects their stdout lines,
  * and kills every rank if one fails or the deadline passes (a benchmark must not hang either).
  */
 final class WorkerProcesses {
@@ -32,35 +32,41 @@ final class WorkerProcesses {
         return run(n, r -> java(mainClass, args), envOfRank, timeoutSeconds);
     }
 
-    /** Starts {@code n} processes (any program), returns rank 0's stdout lines; the others' stdout is discarded. */
+    /** Starts {@code n} processes (any program) and returns rank 0's stdout lines. */
     static List<String> run(int n, IntFunction<List<String>> commandOfRank, IntFunction<Map<String, String>> envOfRank,
                             long timeoutSeconds) throws IOException, InterruptedException {
+        return runAll(n, commandOfRank, envOfRank, timeoutSeconds).get(0);
+    }
+
+    /** Starts {@code n} processes (any program) and returns each one's stdout lines, in rank order. */
+    static List<List<String>> runAll(int n, IntFunction<List<String>> commandOfRank, IntFunction<Map<String, String>> envOfRank,
+                                     long timeoutSeconds) throws IOException, InterruptedException {
         List<Process> procs = new ArrayList<>();
-        List<String> rank0Lines = new ArrayList<>();
-        Thread reader = null;
+        List<List<String>> lines = new ArrayList<>();
+        List<Thread> readers = new ArrayList<>();
         try {
             for (int r = 0; r < n; r++) {
                 List<String> cmd = commandOfRank.apply(r);
                 ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
                 pb.environment().putAll(envOfRank.apply(r));
-                if (r != 0) {
-                    pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
-                }
-                procs.add(pb.start());
-            }
-            Process p0 = procs.get(0);
-            reader = new Thread(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(p0.getInputStream(), StandardCharsets.UTF_8))) {
-                    for (String line; (line = in.readLine()) != null; ) {
-                        synchronized (rank0Lines) {
-                            rank0Lines.add(line);
+                Process p = pb.start();
+                procs.add(p);
+                List<String> out = new ArrayList<>();
+                lines.add(out);
+                Thread reader = new Thread(() -> {
+                    try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                        for (String line; (line = in.readLine()) != null; ) {
+                            synchronized (out) {
+                                out.add(line);
+                            }
                         }
+                    } catch (IOException ignored) {
+                        // process ended
                     }
-                } catch (IOException ignored) {
-                    // process ended
-                }
-            }, "rank0-stdout");
-            reader.start();
+                }, "rank" + r + "-stdout");
+                reader.start();
+                readers.add(reader);
+            }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
             for (int r = 0; r < n; r++) {
                 Process p = procs.get(r);
@@ -72,10 +78,14 @@ final class WorkerProcesses {
                     throw new IOException("rank " + r + " exited with code " + p.exitValue() + " (its error is printed above)");
                 }
             }
-            reader.join(5000);
-            synchronized (rank0Lines) {
-                return new ArrayList<>(rank0Lines);
+            List<List<String>> result = new ArrayList<>();
+            for (int r = 0; r < n; r++) {
+                readers.get(r).join(5000);
+                synchronized (lines.get(r)) {
+                    result.add(new ArrayList<>(lines.get(r)));
+                }
             }
+            return result;
         } finally {
             for (Process p : procs) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);

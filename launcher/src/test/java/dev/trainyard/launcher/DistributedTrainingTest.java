@@ -32,8 +32,13 @@ class DistributedTrainingTest {
     Path tmp;
 
     private LauncherProcess run(String name, int nproc, String... worker) throws Exception {
-        List<String> args = new ArrayList<>(List.of("--nproc-per-node", Integer.toString(nproc), "--run-dir", tmp.resolve(name).toString(),
-                TrainingWorker.class.getName()));
+        return run(List.of(), name, nproc, worker);
+    }
+
+    private LauncherProcess run(List<String> launcherOptions, String name, int nproc, String... worker) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--nproc-per-node", Integer.toString(nproc), "--run-dir", tmp.resolve(name).toString()));
+        args.addAll(launcherOptions);
+        args.add(TrainingWorker.class.getName());
         args.addAll(List.of(worker));
         LauncherProcess l = LauncherProcess.start(args);
         assertEquals(0, l.awaitExit(RUN), l.output());
@@ -41,10 +46,14 @@ class DistributedTrainingTest {
     }
 
     private float[] train(String name, int nproc, int batch, String... flags) throws Exception {
+        return train(List.of(), name, nproc, batch, flags);
+    }
+
+    private float[] train(List<String> launcherOptions, String name, int nproc, int batch, String... flags) throws Exception {
         Path out = tmp.resolve(name + ".params");
         List<String> w = new ArrayList<>(List.of("--batch", Integer.toString(batch), "--samples", "256", "--epochs", "2", "--out", out.toString()));
         w.addAll(List.of(flags));
-        LauncherProcess l = run(name, nproc, w.toArray(String[]::new));
+        LauncherProcess l = run(launcherOptions, name, nproc, w.toArray(String[]::new));
         assertEveryStepIdenticalOnAllRanks(l.output(), nproc, 2 * 256 / (batch * nproc));
         List<String> lines = Files.readAllLines(out);
         float[] v = new float[lines.size()];
@@ -99,10 +108,15 @@ class DistributedTrainingTest {
         float[] reference = train("single", 1, 8 * n);
         float[] overlapped = train("overlap", n, 8);
         assertAutoFellBackToGrpc(tmp.resolve("overlap"));
-        float[] sequential = train("no-overlap", n, 8, "--no-overlap");
+        String sharedMemory = "rank 0: frames to " + (n - 1) + " of " + (n - 1) + " peers through shared memory";
+        assertTrue(Files.readString(tmp.resolve("overlap").resolve("rank-0.log")).contains(sharedMemory), "workers on one host use shared memory");
+        // the same on TCP alone, as between hosts
+        float[] sequential = train(List.of("--transport", "tcp"), "no-overlap", n, 8, "--no-overlap");
+        assertTrue(Files.readString(tmp.resolve("no-overlap").resolve("rank-0.log")).contains("rank 0: frames to 0 of " + (n - 1) + " peers through shared memory, the others through TCP"),
+                "--transport tcp turns shared memory off");
         double errOn = relativeError(overlapped, reference);
         double errOff = relativeError(sequential, reference);
-        System.out.printf("%d workers: relative error vs one process, overlap on %.2e, off %.2e%n", n, errOn, errOff);
+        System.out.printf("%d workers: relative error vs one process, overlap on (shared memory) %.2e, off (TCP) %.2e%n", n, errOn, errOff);
         assertTrue(errOn <= 1e-5, "overlap on: relative error " + errOn);
         assertTrue(errOff <= 1e-5, "overlap off: relative error " + errOff);
         assertTrue(relativeError(overlapped, sequential) <= 1e-6, "overlap on and off must agree");

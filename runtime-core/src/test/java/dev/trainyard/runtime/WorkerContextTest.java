@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.trainyard.collectives.ReduceOp;
+import dev.trainyard.collectives.Transport;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -42,6 +43,19 @@ class WorkerContextTest {
         assertEquals(Duration.ofSeconds(30), c.rendezvousTimeout());
         assertEquals(Optional.of(42L), c.launcherPid());
         assertEquals(Backend.GRPC, c.backend());
+        assertEquals(Transport.SHARED_MEMORY, c.communicatorOptions().transport(), "shared memory on one host unless the launcher says otherwise");
+    }
+
+    @Test
+    void theLaunchersTransportReachesTheCommunicator() {
+        Map<String, String> env = launched();
+        env.put("TRAINYARD_TRANSPORT", "tcp");
+        assertEquals(Transport.TCP, WorkerContext.fromEnvironment(env).communicatorOptions().transport());
+        env.put("TRAINYARD_TRANSPORT", "grpc-stream");
+        assertEquals(Transport.GRPC_STREAM, WorkerContext.fromEnvironment(env).communicatorOptions().transport());
+        env.put("TRAINYARD_TRANSPORT", "pigeon");
+        String message = assertThrows(IllegalStateException.class, () -> WorkerContext.fromEnvironment(env)).getMessage();
+        assertTrue(message.startsWith("environment variable TRAINYARD_TRANSPORT: unknown transport 'pigeon'"), message);
     }
 
     @Test

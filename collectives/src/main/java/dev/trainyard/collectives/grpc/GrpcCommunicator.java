@@ -153,8 +153,9 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         if (options.effectiveTransport() == Transport.SHARED_MEMORY) {
             sharedMemoryPeers = SharedMemoryLinks.establish(store, rank, size, links, options.token(), options.receiveWindow(),
                     options.chunkBytes(), options.connectTimeout());
-            LOG.log(System.Logger.Level.DEBUG, "rank {0}: {1} of {2} peers on shared memory", rank, sharedMemoryPeers, size - 1);
         }
+        LOG.log(System.Logger.Level.INFO, "rank {0}: frames to {1} of {2} peers through shared memory, the others through {3}", rank,
+                sharedMemoryPeers, size - 1, tcp ? "TCP" : "gRPC streams");
     }
 
     private int maxMessageBytes() {

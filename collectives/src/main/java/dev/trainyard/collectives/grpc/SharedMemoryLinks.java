@@ -19,7 +19,9 @@ import java.util.List;
  * goodbye). Which peers share a host is proved, not guessed: each rank creates one ring per peer
  * with a random name and nonce and publishes both through the authenticated store; the peer
  * tries to map it and publishes its verdict. A link uses shared memory only if both directions
- * mapped. Each rank unlinks the files it created as soon as the peer's verdict is in, so a job
+ * mapped and both ranks are in the same network namespace: processes in different namespaces
+ * are different hosts to the job (simulated clusters build hosts that way), even when they
+ * could share a {@code /dev/shm}. Each rank unlinks the files it created as soon as the peer's verdict is in, so a job
  * leaves nothing in {@code /dev/shm}; files of a rank killed in between are removed by the
  * launcher ({@link SharedMemoryFiles#removeLeftovers}).
  */
@@ -39,6 +41,7 @@ final class SharedMemoryLinks {
         SecureRandom random = new SecureRandom();
         HexFormat hex = HexFormat.of();
         int used = 0;
+        String network = networkNamespace();
         try {
             for (int p = 0; p < size; p++) {
                 if (p == rank) {
@@ -52,7 +55,7 @@ final class SharedMemoryLinks {
                     try {
                         inbound[p] = SharedMemoryRing.create(file, slots, payloadBytes, nonce);
                         created[p] = file;
-                        offer = file + " " + hex.formatHex(nonce);
+                        offer = file + " " + hex.formatHex(nonce) + " " + network;
                     } catch (IOException | RuntimeException e) {
                         LOG.log(System.Logger.Level.INFO, "rank {0}: no shared-memory ring for rank {1}: {2}", rank, p, e.toString());
                     }
@@ -65,8 +68,10 @@ final class SharedMemoryLinks {
                 }
                 String offer = awaitKey(store, offerKey(p, rank), rank, p, timeout);
                 String verdict = "the peer offered no ring";
-                if (!offer.equals("-") && inbound[p] != null) {
-                    String[] parts = offer.split(" ");
+                String[] parts = offer.split(" ");
+                if (parts.length == 3 && !parts[2].equals(network)) {
+                    verdict = "another network namespace (" + parts[2] + "): another host";
+                } else if (parts.length == 3 && inbound[p] != null) {
                     try {
                         outbound[p] = SharedMemoryRing.open(Path.of(parts[0]), slots, payloadBytes, hex.parseHex(parts[1]));
                         verdict = OK;
@@ -101,6 +106,15 @@ final class SharedMemoryLinks {
         byte[] b = new byte[8];
         random.nextBytes(b);
         return b;
+    }
+
+    /** This process's network namespace, e.g. {@code net:[4026531840]} ({@code -} where /proc does not say). */
+    private static String networkNamespace() {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString().replace(' ', '_');
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return "-";
+        }
     }
 
     private static String awaitKey(Store store, String key, int rank, int peer, Duration timeout) {

@@ -65,6 +65,7 @@ final class ReportHtml {
             h.table(List.of("", ""), List.of(row("baseline", s.get("baseline_dir").getAsString() + " (" + s.get("baseline_ranks") + " ranks, "
                             + fmt(s.get("baseline_samples_per_s")) + " samples/s)"), row("speedup", fmt(s.get("speedup")) + "×"),
                     row("scaling efficiency", pct(s.get("efficiency")))));
+            phaseGrowth(h, s.getAsJsonArray("phase_growth"));
         }
         h.html.append("<h2>Timeline</h2>\n");
         h.para("<code>timeline.json</code> beside this file: open it at ui.perfetto.dev or chrome://tracing "
@@ -126,6 +127,31 @@ final class ReportHtml {
         }
         table(head, rows);
         html.append(SvgChart.bars("Launch to the end of rank 0's first step", "seconds", categories, series, true));
+    }
+
+    /** Milliseconds per step each phase grew on each rank against the baseline, and the phase that grew most. */
+    private static void phaseGrowth(ReportHtml h, JsonArray growth) {
+        List<String> head = new ArrayList<>(List.of("", "step"));
+        for (String p : RunReport.PHASES) {
+            head.add(p.replace("_s", "").replace('_', ' '));
+        }
+        head.add("grew most");
+        List<List<String>> rows = new ArrayList<>();
+        for (JsonElement e : growth) {
+            JsonObject g = e.getAsJsonObject();
+            List<String> row = new ArrayList<>(List.of("rank " + g.get("rank").getAsInt(), ms(g.get("step_growth_s").getAsDouble())));
+            for (String p : RunReport.PHASES) {
+                row.add(ms(g.getAsJsonObject("growth_per_step_s").get(p).getAsDouble()));
+            }
+            row.add(esc(g.get("grew_most").getAsString()));
+            rows.add(row);
+        }
+        h.para("Growth of each phase per step against the baseline's mean rank, in milliseconds (+ slower, − faster):");
+        h.table(head, rows);
+    }
+
+    private static String ms(double seconds) {
+        return String.format(Locale.ROOT, "%+.3f", seconds * 1e3);
     }
 
     private void ranks(JsonObject ranks) {

@@ -4,6 +4,7 @@ import static dev.trainyard.launcher.report.RunFiles.num;
 import static dev.trainyard.launcher.report.RunFiles.str;
 
 import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -25,6 +26,8 @@ import java.util.Objects;
  */
 final class RunReport {
     private static final String[] COMPUTE = {"forward_s", "loss_s", "backward_s", "other_s"};
+    /** The phases that tile a step, as the metrics name them. */
+    static final String[] PHASES = {"data_wait_s", "forward_s", "loss_s", "backward_s", "other_s", "exposed_comm_s", "optimizer_s"};
 
     private final RunFiles run;
     /** Kept (not redone) steps of each rank, in order. */
@@ -239,6 +242,11 @@ final class RunReport {
             r.addProperty("idle_s", Math.max(0, window(steps) - wall));
             r.addProperty("breakdown_sum_s", data + compute + exposed + optimizer);
             r.addProperty("mean_step_s", steps.isEmpty() ? 0 : wall / steps.size());
+            JsonObject perStep = new JsonObject();
+            for (String p : PHASES) {
+                perStep.addProperty(p, steps.isEmpty() ? 0 : sum(steps, p) / steps.size());
+            }
+            r.add("phase_per_step_s", perStep);
             busy[i++] = steps.isEmpty() ? 0 : (data + compute + optimizer) / steps.size();
             list.add(r);
         }
@@ -345,7 +353,47 @@ final class RunReport {
         o.addProperty("baseline_samples_per_s", base);
         o.addProperty("speedup", base > 0 ? thr / base : 0);
         o.addProperty("efficiency", base > 0 ? (thr / n) / (base / nb) : 0);
+        o.add("phase_growth", phaseGrowth(run, baseline));
         return o;
+    }
+
+    /**
+     * Per rank, how much each phase of a step grew (seconds per step) against the baseline's mean
+     * rank, and the phase that grew most: where adding workers cost time.
+     */
+    private static JsonArray phaseGrowth(JsonObject run, JsonObject baseline) {
+        JsonArray base = baseline.getAsJsonObject("ranks").getAsJsonArray("per_rank");
+        double[] baseMean = new double[PHASES.length];
+        for (JsonElement e : base) {
+            JsonObject per = e.getAsJsonObject().getAsJsonObject("phase_per_step_s");
+            for (int p = 0; p < PHASES.length; p++) {
+                baseMean[p] += per.get(PHASES[p]).getAsDouble() / base.size();
+            }
+        }
+        JsonArray out = new JsonArray();
+        for (JsonElement e : run.getAsJsonObject("ranks").getAsJsonArray("per_rank")) {
+            JsonObject rank = e.getAsJsonObject();
+            JsonObject per = rank.getAsJsonObject("phase_per_step_s");
+            JsonObject g = new JsonObject();
+            g.addProperty("rank", rank.get("rank").getAsInt());
+            JsonObject growth = new JsonObject();
+            int most = 0;
+            double[] d = new double[PHASES.length];
+            for (int p = 0; p < PHASES.length; p++) {
+                d[p] = per.get(PHASES[p]).getAsDouble() - baseMean[p];
+                growth.addProperty(PHASES[p], d[p]);
+                most = d[p] > d[most] ? p : most;
+            }
+            g.add("growth_per_step_s", growth);
+            double baseStep = 0;
+            for (JsonElement b : base) {
+                baseStep += b.getAsJsonObject().get("mean_step_s").getAsDouble() / base.size();
+            }
+            g.addProperty("step_growth_s", rank.get("mean_step_s").getAsDouble() - baseStep);
+            g.addProperty("grew_most", PHASES[most].replace("_s", "").replace('_', ' '));
+            out.add(g);
+        }
+        return out;
     }
 
     private static double sum(List<JsonObject> steps, String key) {

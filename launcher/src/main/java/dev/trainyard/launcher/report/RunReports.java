@@ -31,11 +31,26 @@ public final class RunReports {
         JsonObject thr = report.getAsJsonObject("throughput");
         JsonObject scrap = report.getAsJsonObject("scrap");
         var accuracy = report.getAsJsonObject("cycle_time").getAsJsonArray("accuracy");
-        return String.format(Locale.ROOT, "%d samples in %.1f s (%.0f samples/s in training steps), %d restart(s), %d step(s) redone, %d skipped%s",
+        return String.format(Locale.ROOT, "%d samples in %.1f s (%.0f samples/s in training steps), %d restart(s), %d step(s) redone, %d skipped%s%s",
                 thr.get("samples").getAsLong(), report.getAsJsonObject("run").get("wall_s").getAsDouble(),
                 thr.get("samples_per_s_training").getAsDouble(), scrap.get("restarts").getAsInt(),
                 scrap.get("steps_redone").getAsInt(), scrap.get("skipped_steps").getAsInt(), accuracy.isEmpty() ? ""
-                        : String.format(Locale.ROOT, "; last accuracy %.3f", accuracy.get(accuracy.size() - 1).getAsJsonObject().get("accuracy").getAsDouble()));
+                        : String.format(Locale.ROOT, "; last accuracy %.3f", accuracy.get(accuracy.size() - 1).getAsJsonObject().get("accuracy").getAsDouble()),
+                report.has("scaling") ? "; " + growthLine(report.getAsJsonObject("scaling")) : "");
+    }
+
+    /** Against the baseline: speed-up, and per rank the step's growth and the phase that grew most. */
+    private static String growthLine(JsonObject scaling) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%.2fx the baseline's samples/s (efficiency %.0f %%)",
+                scaling.get("speedup").getAsDouble(), scaling.get("efficiency").getAsDouble() * 100));
+        for (var e : scaling.getAsJsonArray("phase_growth")) {
+            JsonObject g = e.getAsJsonObject();
+            String most = g.get("grew_most").getAsString();
+            double mostGrowth = g.getAsJsonObject("growth_per_step_s").get(most.replace(' ', '_') + "_s").getAsDouble();
+            sb.append(String.format(Locale.ROOT, "; rank %d: step %+.2f ms, most in %s (%+.2f ms)", g.get("rank").getAsInt(),
+                    g.get("step_growth_s").getAsDouble() * 1e3, most, mostGrowth * 1e3));
+        }
+        return sb.toString();
     }
 
     private static void atomically(Path file, String text) throws IOException {
