@@ -13,6 +13,8 @@ p.add_argument("--steps", type=int, default=200)
 p.add_argument("--warmup", type=int, default=30)
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
+# DDP's first bucket is 1 MiB like Trainyard's; a smaller one is passed as bucket_cap_mb (DDP then uses it for every bucket)
+p.add_argument("--first-bucket-bytes", type=int, default=0)
 a = p.parse_args()
 
 rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
@@ -29,7 +31,7 @@ else:
                           nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
     shape = (1, 28, 28)
-ddp = nn.parallel.DistributedDataParallel(model)
+ddp = nn.parallel.DistributedDataParallel(model, bucket_cap_mb=a.first_bucket_bytes / 2**20 if a.first_bucket_bytes else 25)
 opt = torch.optim.Adam(ddp.parameters(), lr=1e-3) if a.optimizer == "adam" else torch.optim.SGD(ddp.parameters(), lr=1e-2)
 loss_fn = nn.CrossEntropyLoss()
 n = 8192

@@ -35,6 +35,9 @@ public final class OverlapBenchmark implements Callable<Integer> {
     int threads = 1;
     @Option(names = "--repeat", description = "runs of each mode; medians are reported (default: ${DEFAULT-VALUE})")
     int repeat = 3;
+    @Option(names = "--first-bucket-bytes", description = "first gradient bucket; gradients that fit in it are sent as one bucket"
+            + " after backward, so it must be below the model's 0.94 MB (MLP) for overlap to have anything to overlap (default: ${DEFAULT-VALUE})")
+    long firstBucketBytes = 64 << 10;
     @Option(names = "--link", description = "one simulated host per worker, links shaped to this rate (e.g. 1gbit; root only)")
     String link;
     @Option(names = "--json", description = "write the results as JSON here")
@@ -52,7 +55,7 @@ public final class OverlapBenchmark implements Callable<Integer> {
         List<double[]> on = new ArrayList<>();
         List<double[]> off = new ArrayList<>();
         try (SimulatedCluster cluster = link == null ? null : LinkOption.cluster(nproc, link)) {
-            TrainingRuns runs = new TrainingRuns(new TrainingRuns.Setup(model, batch, steps, warmup, threads, "adam"), Optional.ofNullable(cluster));
+            TrainingRuns runs = new TrainingRuns(new TrainingRuns.Setup(model, batch, steps, warmup, threads, "adam", firstBucketBytes), Optional.ofNullable(cluster));
             for (int rep = 0; rep < repeat; rep++) {
                 System.out.printf(Locale.ROOT, "# repeat %d/%d: overlap on...%n", rep + 1, repeat);
                 on.add(runs.trainyard(nproc, true));

@@ -32,6 +32,7 @@ import java.util.Locale;
  * DistributedTrainer; {@code --mode djl} is a plain DJL Trainer in one process, the baseline.
  * Rank 0 prints {@code RESULT samples_per_s step_s data_wait_s forward_s backward_s exposed_comm_s optimizer_s comm_s}.
  * Arguments: --mode M --model mlp|cnn --batch B --steps S --warmup W --threads T --optimizer sgd|adam [--no-overlap]
+ * [--first-bucket-bytes N]
  * [--start-together DIR N]: the timed steps start once N processes (the ceiling row's independent
  * plain-DJL processes) have finished their warm-up, so they really run at the same time.
  */
@@ -60,7 +61,7 @@ public final class ScalingWorker {
             DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                     .optOptimizer(optimizer(value(a, "--optimizer", "adam")));
             try (Trainer trainer = distributed
-                    ? new DistributedTrainer(model, config, pg, DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap")))
+                    ? new DistributedTrainer(model, config, pg, options(a))
                     : model.newTrainer(config)) {
                 trainer.initialize(Models.inputShape(kind));
                 NDManager manager = trainer.getManager();
@@ -114,6 +115,12 @@ public final class ScalingWorker {
                 }
             }
         }
+    }
+
+    private static DistributedOptions options(List<String> a) {
+        DistributedOptions o = DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap"));
+        String first = value(a, "--first-bucket-bytes", null);
+        return first == null ? o : o.withFirstBucketBytes(Long.parseLong(first));
     }
 
     /** The same optimizers and rates as the PyTorch DDP peer: Adam at 1e-3, plain SGD at 1e-2. */

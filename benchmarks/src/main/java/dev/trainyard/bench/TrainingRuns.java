@@ -20,11 +20,15 @@ import java.util.Optional;
  * real cluster. Every system gets the launcher's malloc settings.
  */
 final class TrainingRuns {
-    /** What every system trains. */
-    record Setup(String model, int batch, int steps, int warmup, int threads, String optimizer) {
+    /** What every system trains; {@code firstBucketBytes} 0 keeps Trainyard's default first bucket. */
+    record Setup(String model, int batch, int steps, int warmup, int threads, String optimizer, long firstBucketBytes) {
         List<String> args() {
-            return List.of("--model", model, "--batch", Integer.toString(batch), "--steps", Integer.toString(steps),
-                    "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads), "--optimizer", optimizer);
+            List<String> a = new ArrayList<>(List.of("--model", model, "--batch", Integer.toString(batch), "--steps", Integer.toString(steps),
+                    "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads), "--optimizer", optimizer));
+            if (firstBucketBytes > 0) {
+                a.addAll(List.of("--first-bucket-bytes", Long.toString(firstBucketBytes)));
+            }
+            return a;
         }
     }
 
