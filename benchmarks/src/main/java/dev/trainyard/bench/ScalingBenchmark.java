@@ -61,7 +61,7 @@ public final class ScalingBenchmark implements Callable<Integer> {
     }
 
     /** One measured configuration: median samples/s over repeats, and Trainyard's step breakdown (seconds). */
-    record Row(String system, int workers, double samplesPerSecond, double[] breakdown) {
+    record Row(String system, int workers, double samplesPerSecond, double[] breakdown, double[] samplesPerSecondEachRepeat) {
     }
 
     @Override
@@ -110,7 +110,8 @@ public final class ScalingBenchmark implements Callable<Integer> {
         List<Row> rows = new ArrayList<>();
         runs.forEach((key, values) -> {
             String[] k = key.split("/");
-            rows.add(new Row(k[0], Integer.parseInt(k[1]), TrainingRuns.median(values, 0), medianBreakdown(values)));
+            rows.add(new Row(k[0], Integer.parseInt(k[1]), TrainingRuns.median(values, 0), medianBreakdown(values),
+                    values.stream().mapToDouble(v -> v[0]).toArray()));
         });
         print(rows);
         if (json != null) {
@@ -140,14 +141,18 @@ public final class ScalingBenchmark implements Callable<Integer> {
                         + " per worker, overlap %s, %s, median of %d repeat(s), %d cores%n", model, batch, optimizer.equals("sgd") ? "SGD" : "Adam", steps, warmup, threads,
                 noOverlap ? "off" : "on", link == null ? "loopback" : "one simulated host per worker, links " + link, repeat,
                 Runtime.getRuntime().availableProcessors());
-        System.out.printf(Locale.ROOT, "%-10s %7s %12s %10s %9s | %s%n", "system", "workers", "samples/s", "efficiency", "step(ms)",
-                "data wait / forward / backward / exposed comm / optimizer (ms)");
+        System.out.printf(Locale.ROOT, "%-10s %7s %12s %10s %9s | %-46s | %s%n", "system", "workers", "samples/s", "efficiency", "step(ms)",
+                "data wait / forward / backward / exposed comm / optimizer (ms)", "samples/s of each repeat");
         for (Row r : rows) {
             double eff = r.samplesPerSecond() / (r.workers() * base(rows, r.system()));
             String breakdown = r.breakdown().length >= 6 ? String.format(Locale.ROOT, "%.2f / %.2f / %.2f / %.2f / %.2f", r.breakdown()[1] * 1e3,
                     r.breakdown()[2] * 1e3, r.breakdown()[3] * 1e3, r.breakdown()[4] * 1e3, r.breakdown()[5] * 1e3) : "";
-            System.out.printf(Locale.ROOT, "%-10s %7d %12.0f %10s %9.2f | %s%n", r.system(), r.workers(), r.samplesPerSecond(),
-                    Double.isNaN(eff) ? "-" : String.format(Locale.ROOT, "%.2f", eff), r.breakdown()[0] * 1e3, breakdown);
+            StringBuilder each = new StringBuilder();
+            for (double v : r.samplesPerSecondEachRepeat()) {
+                each.append(each.length() == 0 ? "" : " ").append(Math.round(v));
+            }
+            System.out.printf(Locale.ROOT, "%-10s %7d %12.0f %10s %9.2f | %-46s | %s%n", r.system(), r.workers(), r.samplesPerSecond(),
+                    Double.isNaN(eff) ? "-" : String.format(Locale.ROOT, "%.2f", eff), r.breakdown()[0] * 1e3, breakdown, each);
         }
         for (Row t : rows) {
             if (!t.system().equals("trainyard")) {
@@ -204,6 +209,7 @@ public final class ScalingBenchmark implements Callable<Integer> {
                 sb.append(String.format(Locale.ROOT, ",\"data_wait_s\":%.6f,\"forward_s\":%.6f,\"backward_s\":%.6f,\"exposed_comm_s\":%.6f,"
                         + "\"optimizer_s\":%.6f", r.breakdown()[1], r.breakdown()[2], r.breakdown()[3], r.breakdown()[4], r.breakdown()[5]));
             }
+            sb.append(",\"samples_per_s_each_repeat\":").append(Arrays.toString(r.samplesPerSecondEachRepeat()));
             sb.append('}');
         }
         sb.append("]}\n");
