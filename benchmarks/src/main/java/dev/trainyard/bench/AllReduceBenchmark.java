@@ -44,7 +44,7 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     @Option(names = "--chunk-bytes", description = "ring pipeline chunk (default: ${DEFAULT-VALUE})")
     String chunkBytes = "1M";
     @Option(names = "--transport", description = "what carries tensor frames: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
-    Transport transport = Transport.TCP;
+    Transport transport = Transport.SHARED_MEMORY;
     @Option(names = "--compare", description = "also run the sweep through this peer: gloo")
     String compare;
     @Option(names = "--json", description = "write the results as JSON (and a busbw plot beside it, .svg) here")

@@ -71,6 +71,8 @@ final class SharedMemoryLinks {
                 String[] parts = offer.split(" ");
                 if (parts.length == 3 && !parts[2].equals(network)) {
                     verdict = "another network namespace (" + parts[2] + "): another host";
+                } else if (parts.length == 3 && !isJobSegment(Path.of(parts[0]), dir, token)) {
+                    verdict = "the offered path " + parts[0] + " is not one of this job's segments in " + dir;
                 } else if (parts.length == 3 && inbound[p] != null) {
                     try {
                         outbound[p] = SharedMemoryRing.open(Path.of(parts[0]), slots, payloadBytes, hex.parseHex(parts[1]));
@@ -99,6 +101,12 @@ final class SharedMemoryLinks {
                 deleteQuietly(f);
             }
         }
+    }
+
+    /** Never map a file a peer names outside the job's segments (the token is the trust boundary, not a licence to write anywhere). */
+    private static boolean isJobSegment(Path offered, Path dir, JobToken token) {
+        Path normal = offered.normalize();
+        return dir.equals(normal.getParent()) && normal.getFileName().toString().startsWith(SharedMemoryFiles.prefix(token));
     }
 
     /** The file name's random part; unrelated to the nonce, which only travels through the store. */

@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -70,7 +71,8 @@ final class SharedMemoryRing {
     static SharedMemoryRing open(Path file, int slots, int payloadBytes, byte[] nonce) throws IOException {
         long bytes = fileBytes(slots, payloadBytes);
         requireMappable(bytes);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        // no symbolic links: the name must be the peer's own file in /dev/shm
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
             if (ch.size() != bytes) {
                 throw new IOException(file + " holds " + ch.size() + " bytes, expected " + bytes + " (different chunk size or window)");
             }

@@ -96,6 +96,8 @@ class SharedMemoryRingTest {
         IOException wrongSize = assertThrows(IOException.class, () -> SharedMemoryRing.open(file, SLOTS, 2 * PAYLOAD, nonce));
         assertTrue(wrongSize.getMessage().contains("expected"), wrongSize.getMessage());
         assertThrows(IOException.class, () -> SharedMemoryRing.open(dir.resolve("absent"), SLOTS, PAYLOAD, nonce));
+        Path link = Files.createSymbolicLink(dir.resolve("link"), file);
+        assertThrows(IOException.class, () -> SharedMemoryRing.open(link, SLOTS, PAYLOAD, nonce), "a symbolic link is never followed");
         assertThrows(IOException.class, () -> SharedMemoryRing.create(file, SLOTS, PAYLOAD, nonce), "never reuses an existing file");
     }
 }
