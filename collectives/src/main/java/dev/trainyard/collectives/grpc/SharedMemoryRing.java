@@ -60,6 +60,7 @@ final class SharedMemoryRing {
         requireMappable(bytes);
         Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            allocate(ch, bytes);
             MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes);
             map.order(ByteOrder.nativeOrder());
             map.put(0, nonce);
@@ -84,6 +85,19 @@ final class SharedMemoryRing {
                 throw new IOException(file + " is not the segment the peer published (nonce differs)");
             }
             return new SharedMemoryRing(map, slots, payloadBytes);
+        }
+    }
+
+    /**
+     * Writes the whole file, so tmpfs allocates every page now: a full {@code /dev/shm} (containers
+     * often get 64 MiB) then fails here with an IOException, and the link stays on TCP, instead of
+     * killing the process with SIGBUS at the first frame written into a page that cannot exist.
+     */
+    private static void allocate(FileChannel ch, long bytes) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocate(64 << 10);
+        for (long at = 0; at < bytes; ) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), bytes - at));
+            at += ch.write(zeros, at);
         }
     }
 

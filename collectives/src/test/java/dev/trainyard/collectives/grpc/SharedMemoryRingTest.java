@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -82,6 +83,25 @@ class SharedMemoryRingTest {
         assertFalse(producer.hasRoom(), "a taken frame still occupies its slot until released");
         consumer.release();
         assertTrue(producer.hasRoom());
+    }
+
+    /** A tmpfs too small for the ring (like a container's 64 MiB /dev/shm for many peers): an exception, never SIGBUS later. */
+    @Test
+    void aFullTmpfsRefusesTheRingAtCreation() throws Exception {
+        Path mount = Files.createDirectory(dir.resolve("small-shm"));
+        Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount.toString()).redirectErrorStream(true).start();
+        String why = new String(p.getInputStream().readAllBytes()).trim();
+        if (p.waitFor() != 0) {
+            System.out.println("SKIPPED aFullTmpfsRefusesTheRingAtCreation: cannot mount a small tmpfs here (needs root): " + why);
+            Assumptions.abort("needs root to mount a tmpfs");
+        }
+        try {
+            Path file = mount.resolve("ring");
+            IOException full = assertThrows(IOException.class, () -> SharedMemoryRing.create(file, 4, 1 << 20, nonce));
+            assertTrue(full.getMessage() != null, full.toString());
+        } finally {
+            new ProcessBuilder("umount", mount.toString()).start().waitFor();
+        }
     }
 
     @Test
