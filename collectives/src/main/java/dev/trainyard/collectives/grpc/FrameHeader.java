@@ -37,8 +37,13 @@ final class FrameHeader {
 
     /** The goodbye a TCP link sends before closing its direction gracefully. */
     static void encodeBye(byte[] h) {
+        encodeSignal(h, TcpPeerLink.BYE_LENGTH);
+    }
+
+    /** A header without payload whose negative length is a signal ({@link TcpPeerLink#BYE_LENGTH}, {@link TcpPeerLink#DOORBELL_LENGTH}). */
+    static void encodeSignal(byte[] h, int signal) {
         java.util.Arrays.fill(h, (byte) 0);
-        putInt(h, 32, TcpPeerLink.BYE_LENGTH);
+        putInt(h, 32, signal);
         putInt(h, 36, MAGIC);
     }
 

@@ -153,6 +153,8 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         if (options.effectiveTransport() == Transport.SHARED_MEMORY) {
             sharedMemoryPeers = SharedMemoryLinks.establish(store, rank, size, links, options.token(), options.receiveWindow(),
                     options.chunkBytes(), options.connectTimeout());
+            // every rank computes on at least one thread: more ranks here than cores means waiting ranks must give theirs up
+            exchange.oversubscribed(sharedMemoryPeers + 1 > Runtime.getRuntime().availableProcessors());
         }
         LOG.log(System.Logger.Level.INFO, "rank {0}: frames to {1} of {2} peers through shared memory, the others through {3}", rank,
                 sharedMemoryPeers, size - 1, tcp ? "TCP" : "gRPC streams");

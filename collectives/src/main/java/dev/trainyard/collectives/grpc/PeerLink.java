@@ -34,6 +34,18 @@ abstract class PeerLink {
         return false;
     }
 
+    /**
+     * For a polled link: raises its sleep flags, so the peer wakes this rank when it sends a frame
+     * or frees a slot; false if there is something to do already (then do not sleep).
+     */
+    boolean prepareToSleep() {
+        return true;
+    }
+
+    /** Lowers the flags {@link #prepareToSleep} raised. */
+    void awake() {
+    }
+
     /** True when a frame can be handed over without blocking. */
     abstract boolean ready();
 

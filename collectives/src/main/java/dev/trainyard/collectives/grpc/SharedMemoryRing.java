@@ -22,13 +22,21 @@ import java.util.Arrays;
  * through the kernel's socket buffers, and no thread is woken per frame.
  *
  * <p>Layout: a 16-byte nonce (proves that both sides mapped the same file, never guessed from an
- * address), then the producer's count of published frames and the consumer's count of released
- * frames on cache lines of their own, then the slots: the 40-byte frame header padded to 64
+ * address) and two sleep flags, then the producer's count of published frames and the consumer's
+ * count of released frames on cache lines of their own, then the slots: the 40-byte frame header padded to 64
  * bytes, then up to {@code payloadBytes} of payload. Counts are published with release stores
  * and read with acquire loads, which order the slot's bytes across processes.
+ *
+ * <p>Sleeping: a side that has waited long enough raises its flag and re-checks the ring; the other
+ * side, after publishing or releasing, reads the flag and, if raised, lowers it and reports that
+ * the sleeper needs a wake-up (which the link sends over its TCP connection). Flag and count are
+ * written and read with volatile (sequentially consistent) accesses on both sides, so either the
+ * sleeper sees the new count or the other side sees the flag: no wake-up is lost.
  */
 final class SharedMemoryRing {
     static final int NONCE_BYTES = 16;
+    private static final int CONSUMER_SLEEPING_OFFSET = 16;
+    private static final int PRODUCER_SLEEPING_OFFSET = 24;
     private static final int HEAD_OFFSET = 64;
     private static final int TAIL_OFFSET = 128;
     private static final int SLOTS_OFFSET = 192;
@@ -114,15 +122,19 @@ final class SharedMemoryRing {
         return published - (long) LONGS.getAcquire(map, TAIL_OFFSET) < slots;
     }
 
-    /** Copies one frame into the next slot and publishes it; only call when {@link #hasRoom()}. */
-    void publish(byte[] header, ByteBuffer src, int offset, int length) {
+    /**
+     * Copies one frame into the next slot and publishes it; only call when {@link #hasRoom()}.
+     * Returns true if the consumer was asleep and must be woken.
+     */
+    boolean publish(byte[] header, ByteBuffer src, int offset, int length) {
         int base = slotBase(published);
         map.put(base, header);
         if (length > 0) {
             map.put(base + HEADER_SLOT, src, offset, length);
         }
         published++;
-        LONGS.setRelease(map, HEAD_OFFSET, published);
+        LONGS.setVolatile(map, HEAD_OFFSET, published);
+        return lowered(CONSUMER_SLEEPING_OFFSET);
     }
 
     // ---------------------------------------------------------------- consumer
@@ -135,10 +147,40 @@ final class SharedMemoryRing {
         return slotBase(taken++);
     }
 
-    /** Frees the oldest taken slot (frames are released in the order they were taken). */
-    void release() {
+    /** Frees the oldest taken slot (frames are released in the order they were taken); true if the producer must be woken. */
+    boolean release() {
         released++;
-        LONGS.setRelease(map, TAIL_OFFSET, released);
+        LONGS.setVolatile(map, TAIL_OFFSET, released);
+        return lowered(PRODUCER_SLEEPING_OFFSET);
+    }
+
+    // ---------------------------------------------------------------- sleeping
+
+    /** The consumer is about to sleep until a frame arrives; false if one already has (then do not sleep). */
+    boolean consumerSleeps() {
+        LONGS.setVolatile(map, CONSUMER_SLEEPING_OFFSET, 1L);
+        return taken >= (long) LONGS.getVolatile(map, HEAD_OFFSET);
+    }
+
+    /** The producer is about to sleep until a slot frees; false if one already has. */
+    boolean producerSleeps() {
+        LONGS.setVolatile(map, PRODUCER_SLEEPING_OFFSET, 1L);
+        return published - (long) LONGS.getVolatile(map, TAIL_OFFSET) >= slots;
+    }
+
+    /** The consumer is awake again (woken or not): the producer need not ring. */
+    void consumerAwake() {
+        LONGS.setVolatile(map, CONSUMER_SLEEPING_OFFSET, 0L);
+    }
+
+    /** The producer is awake again. */
+    void producerAwake() {
+        LONGS.setVolatile(map, PRODUCER_SLEEPING_OFFSET, 0L);
+    }
+
+    /** True (once) if the flag at {@code offset} was raised: this side lowered it and owes a wake-up. */
+    private boolean lowered(int offset) {
+        return (long) LONGS.getVolatile(map, offset) != 0 && LONGS.compareAndSet(map, offset, 1L, 0L);
     }
 
     ByteBuffer buffer() {

@@ -20,6 +20,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class TcpPeerLink extends PeerLink {
     static final int BYE_LENGTH = -1;
+    /** A header-only signal on a shared-memory link: the peer's collective thread sleeps and a frame or a free slot awaits it. */
+    static final int DOORBELL_LENGTH = -2;
     private static final int SLOTS = 4;
 
     private final FramePool pool;
@@ -37,6 +39,9 @@ final class TcpPeerLink extends PeerLink {
     private SharedMemoryRing shmIn;
     private SharedMemoryRing shmOut;
     private final byte[] shmHeader = new byte[FrameHeader.BYTES];
+    private final ByteBuffer doorbell = ByteBuffer.allocateDirect(FrameHeader.BYTES);
+    /** The writer thread and the collective thread's doorbells share the connection. */
+    private final Object writeLock = new Object();
 
     /** A frame handed to the writer thread: its header and a view of the caller's buffer. */
     private static final class WriteSlot {
@@ -90,8 +95,38 @@ final class TcpPeerLink extends PeerLink {
 
     /** From now on frames travel through {@code in} and {@code out}; the connection stays for liveness and the goodbye. */
     void useSharedMemory(SharedMemoryRing in, SharedMemoryRing out) {
+        byte[] h = new byte[FrameHeader.BYTES];
+        FrameHeader.encodeSignal(h, DOORBELL_LENGTH);
+        doorbell.put(h).flip();
         this.shmIn = in;
         this.shmOut = out;
+    }
+
+    @Override
+    boolean prepareToSleep() {
+        boolean nothingToRead = shmIn.consumerSleeps();
+        boolean nothingToSend = sendQueue.isEmpty() || shmOut.producerSleeps();
+        return nothingToRead && nothingToSend;
+    }
+
+    @Override
+    void awake() {
+        shmIn.consumerAwake();
+        shmOut.producerAwake();
+    }
+
+    /** Wakes the peer's collective thread: a 40-byte signal its reader thread turns into an unpark. */
+    private void ringDoorbell() {
+        try {
+            synchronized (writeLock) {
+                doorbell.clear();
+                while (doorbell.hasRemaining()) {
+                    out.write(doorbell);
+                }
+            }
+        } catch (IOException e) {
+            outboundEnded("the connection to rank " + peer + " at " + address + " failed: " + e.getMessage(), true, e);
+        }
     }
 
     @Override
@@ -111,7 +146,9 @@ final class TcpPeerLink extends PeerLink {
     void sendNow(Fingerprint fp, SendItem it) {
         if (shmOut != null) {
             FrameHeader.encode(shmHeader, fp, it.step, it.chunkOffset, it.length);
-            shmOut.publish(shmHeader, it.src, it.offset, it.length);
+            if (shmOut.publish(shmHeader, it.src, it.offset, it.length)) {
+                ringDoorbell();
+            }
             return;
         }
         WriteSlot s = slots[nextSlot];
@@ -150,8 +187,10 @@ final class TcpPeerLink extends PeerLink {
             while (true) {
                 WriteSlot s = writeQueue.take();
                 int parts = s.gather[1] == null ? 1 : 2;
-                while (s.gather[0].hasRemaining() || (parts == 2 && s.gather[1].hasRemaining())) {
-                    out.write(s.gather, 0, parts);
+                synchronized (writeLock) {
+                    while (s.gather[0].hasRemaining() || (parts == 2 && s.gather[1].hasRemaining())) {
+                        out.write(s.gather, 0, parts);
+                    }
                 }
                 s.gather[1] = null; // the caller's buffer is free from here on
                 inFlight.decrementAndGet();
@@ -182,6 +221,11 @@ final class TcpPeerLink extends PeerLink {
                 }
                 header.flip().get(headerBytes);
                 int len = FrameHeader.length(headerBytes);
+                if (FrameHeader.validMagic(headerBytes) && len == DOORBELL_LENGTH) {
+                    credits.release(); // a signal takes no frame
+                    events.wake();
+                    continue;
+                }
                 if (FrameHeader.validMagic(headerBytes) && len == BYE_LENGTH) {
                     inboundEnded("rank " + peer + " closed its communicator", true);
                     return;
@@ -240,7 +284,9 @@ final class TcpPeerLink extends PeerLink {
     @Override
     void grantOne() {
         if (shmIn != null) {
-            shmIn.release();
+            if (shmIn.release()) {
+                ringDoorbell();
+            }
         } else {
             credits.release();
         }
