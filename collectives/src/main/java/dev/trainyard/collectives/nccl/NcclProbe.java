@@ -7,7 +7,7 @@ import java.util.function.Supplier;
  * the CUDA bindings load (needs the NVIDIA driver and CUDA 12 runtime), a device is visible,
  * {@code libnccl.so.2} loads and is at least as new as the headers the bindings were compiled
  * against. The version check comes before any other NCCL call: an older library loads fine and
- * then kills the JVM on the first missing symbol (GUIDE.md).
+ * then kills the JVM on the first missing symbol.
  */
 public final class NcclProbe {
     private static volatile NcclAvailability local;

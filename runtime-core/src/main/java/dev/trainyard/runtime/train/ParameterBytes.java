@@ -10,7 +10,7 @@ import java.util.function.Consumer;
  * A tensor's bytes as a native-order direct host buffer, for checkpoints, broadcasts and digests.
  * On CPU that is the tensor's own memory ({@code toByteBuffer(true)} is zero-copy there), so writes
  * land in place. Elsewhere (GPU) it is a host copy in a tensor we own and close — DJL's
- * {@code toByteBuffer} would copy into a sub-manager that is never freed (GUIDE.md) — and
+ * {@code toByteBuffer} would copy into a sub-manager that is never freed — and
  * {@link #update} writes the copy back.
  */
 final class ParameterBytes {

@@ -11,7 +11,7 @@ import org.bytedeco.javacpp.Pointer;
  * The address of a contiguous PyTorch tensor's data ({@code data_ptr()}), without copying: on a
  * CUDA tensor, the device pointer NCCL reduces in place. DJL 0.36 has no public API for it; its
  * package-private {@code PyTorchLibrary.torchDirectByteBuffer(handle)} wraps {@code data_ptr()}
- * in a direct buffer without a device check (GUIDE.md), whose address JavaCPP reads. This class is
+ * in a direct buffer without a device check, whose address JavaCPP reads. This class is
  * the only place that knows that; Java never touches the bytes of a CUDA tensor through it.
  */
 final class TensorAddress {

@@ -17,7 +17,7 @@ import java.util.List;
 /**
  * {@link GradientBuckets} for CPU tensors, living in one flat direct buffer per bucket: on the
  * first backward each parameter's gradient tensor is re-pointed at its slice of the bucket
- * ({@code set(Buffer)} swaps the tensor's storage, GUIDE.md), so later backwards accumulate
+ * ({@code set(Buffer)} swaps the tensor's storage; verified against libtorch 2.7.1), so later backwards accumulate
  * straight into the bucket and the all-reduce works in place, with no copy. With compression
  * the bucket is packed into a FLOAT16/BFLOAT16 buffer pre-divided by the world size (so the sum
  * cannot overflow), summed, and unpacked after the wait.
