@@ -91,6 +91,10 @@ public final class ScalingBenchmark implements Callable<Integer> {
                     TrainingRuns where = n == 1 ? local : on;
                     System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): trainyard...%n", rep + 1, repeat, n);
                     runs.computeIfAbsent("trainyard/" + n, k -> new ArrayList<>()).add(where.trainyard(n, !noOverlap));
+                    if (n == 1 && compare.contains("djl")) {
+                        // right after one Trainyard worker: the pair compared is measured minutes apart otherwise, and the machine drifts
+                        plainDjl(local, rep, runs);
+                    }
                     if (ddp) {
                         System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): torch-ddp...%n", rep + 1, repeat, n);
                         runs.computeIfAbsent("torch-ddp/" + n, k -> new ArrayList<>()).add(where.torchDdp(n));
@@ -101,9 +105,8 @@ public final class ScalingBenchmark implements Callable<Integer> {
                         runs.computeIfAbsent("ceiling/" + n, k -> new ArrayList<>()).add(local.ceiling(n));
                     }
                 }
-                if (compare.contains("djl")) {
-                    System.out.printf(Locale.ROOT, "# repeat %d/%d: plain DJL Trainer...%n", rep + 1, repeat);
-                    runs.computeIfAbsent("djl/1", k -> new ArrayList<>()).add(local.plainDjl());
+                if (compare.contains("djl") && Arrays.stream(nproc).noneMatch(n -> n == 1)) {
+                    plainDjl(local, rep, runs);
                 }
             }
         }
@@ -121,6 +124,11 @@ public final class ScalingBenchmark implements Callable<Integer> {
             System.out.println("# wrote " + json + " and " + svg);
         }
         return 0;
+    }
+
+    private void plainDjl(TrainingRuns local, int rep, Map<String, List<double[]>> runs) throws IOException, InterruptedException {
+        System.out.printf(Locale.ROOT, "# repeat %d/%d: plain DJL Trainer...%n", rep + 1, repeat);
+        runs.computeIfAbsent("djl/1", k -> new ArrayList<>()).add(local.plainDjl());
     }
 
     private static double[] medianBreakdown(List<double[]> runs) {
