@@ -44,7 +44,7 @@ final class Exchange {
     private ByteBuffer scratch = ByteBuffer.allocateDirect(0);
     private Fingerprint fp;
     private long deadline;
-    /** Some link of this collective is polled (shared memory): waits spin, then yield, then sleep briefly. */
+    /** Some link of this collective is polled (shared memory): waits spin, then yield, then sleep until the peer rings. */
     private boolean polling;
     private int idleRounds;
     private int yieldRounds = YIELD_ROUNDS;
