@@ -18,6 +18,8 @@ import ai.djl.util.Pair;
 import dev.trainyard.collectives.DataType;
 import dev.trainyard.runtime.ProcessGroup;
 import dev.trainyard.runtime.Trainyard;
+import dev.trainyard.runtime.optim.Adam;
+import dev.trainyard.runtime.optim.LearningRateSchedule;
 import dev.trainyard.runtime.train.Checkpoints;
 import dev.trainyard.runtime.train.DistributedOptions;
 import dev.trainyard.runtime.train.DistributedSampler;
@@ -35,6 +37,7 @@ import java.util.StringJoiner;
  * tiny buckets so there are several) trained with plain SGD on seeded synthetic data. Every rank
  * prints {@code step S digest D} after each step; rank 0 writes all parameters to {@code --out}.
  * Arguments: --batch B --epochs E --samples N [--lr L] [--accumulate K] [--no-overlap] [--fp16] [--copy-gradients] [--checkpoint-every C]
+ * [--optimizer adam|adamw] (Trainyard's fused Adam or AdamW, warm-up then cosine over the run, clipping at norm 1, instead of DJL's SGD)
  * [--step-delay-ms T] [--poison-rank R --poison-step S [--fail-on-nonfinite]] [--out FILE]
  */
 public final class TrainingWorker {
@@ -82,6 +85,13 @@ public final class TrainingWorker {
                     .withBucketBytes(4096).withFirstBucketBytes(4096).withCompression(a.contains("--fp16") ? DataType.FLOAT16 : DataType.FLOAT32)
                     .withAccumulationSteps(accumulate).withGradientAsBucketView(!a.contains("--copy-gradients"))
                     .withNonFinitePolicy(a.contains("--fail-on-nonfinite") ? NonFinitePolicy.FAIL : NonFinitePolicy.SKIP_STEP);
+            String optimizer = value(a, "--optimizer", "djl-sgd");
+            if (!optimizer.equals("djl-sgd")) {
+                long total = (long) epochs * (samples / (batch * pg.worldSize())) / accumulate;
+                LearningRateSchedule schedule = LearningRateSchedule.warmupCosine(0.01, total / 4, total, 0.1);
+                options = options.withOptimizer(optimizer.equals("adamw") ? Adam.adamW(schedule, 0.9, 0.999, 1e-8, 0.01)
+                        : Adam.adam(schedule, 0.9, 0.999, 1e-8, 0.001)).withGradientClipping(1.0);
+            }
             try (DistributedTrainer trainer = new DistributedTrainer(model, config, pg, options)) {
                 trainer.initialize(new Shape(1, 24));
                 TrainingLoop loop = new TrainingLoop(trainer, data, sampler).epochs(epochs)

@@ -10,6 +10,7 @@ import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.DeviceCollectives;
 import dev.trainyard.collectives.ReduceOp;
 import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
 
 /**
  * {@link GradientBuckets} for gradients that cannot live inside a host buffer (GPU tensors): one
@@ -201,6 +202,11 @@ final class CopiedGradientBuckets implements GradientBuckets {
                 }
             }
         }
+    }
+
+    @Override
+    public FloatBuffer[] hostGradients() {
+        return null;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.trainyard.runtime.train;
 
 import dev.trainyard.collectives.DataType;
+import dev.trainyard.runtime.optim.FusedOptimizer;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -17,10 +18,14 @@ import java.util.Optional;
  * @param nonFinite         what a step does when some rank's gradients hold NaN or infinity
  * @param gradientAsBucketView gradients live inside the buckets (CPU: no copy; DDP's {@code gradient_as_bucket_view});
  *                          when false, or on a GPU, they are copied into separate bucket tensors and back
+ * @param optimizer         how parameters are updated: a Trainyard fused optimizer, DJL's optimizer from the
+ *                          training config mapped onto one where its settings can be read, or DJL's own path
+ * @param maxGradNorm       clip gradients to this global L2 norm before the update (0: no clipping; fused optimizers only)
  */
 public record DistributedOptions(long bucketBytes, long firstBucketBytes, boolean overlap, int stages,
                                  DataType compression, int accumulationSteps, Optional<Path> metricsFile,
-                                 NonFinitePolicy nonFinite, boolean gradientAsBucketView) {
+                                 NonFinitePolicy nonFinite, boolean gradientAsBucketView,
+                                 OptimizerChoice optimizer, double maxGradNorm) {
 
     public DistributedOptions {
         if (bucketBytes < 4096 || firstBucketBytes < 4096) {
@@ -32,45 +37,64 @@ public record DistributedOptions(long bucketBytes, long firstBucketBytes, boolea
         if (accumulationSteps < 1) {
             throw new IllegalArgumentException("accumulationSteps must be at least 1, got " + accumulationSteps);
         }
+        if (!(maxGradNorm >= 0) || Double.isInfinite(maxGradNorm)) {
+            throw new IllegalArgumentException("the gradient clipping norm must be a positive number (0: off), got " + maxGradNorm);
+        }
     }
 
     public static DistributedOptions defaults() {
-        return new DistributedOptions(25L << 20, 1L << 20, true, 4, DataType.FLOAT32, 1, Optional.empty(), NonFinitePolicy.SKIP_STEP, true);
+        return new DistributedOptions(25L << 20, 1L << 20, true, 4, DataType.FLOAT32, 1, Optional.empty(), NonFinitePolicy.SKIP_STEP, true,
+                OptimizerChoice.FROM_CONFIG, 0);
     }
 
     public DistributedOptions withBucketBytes(long bytes) {
-        return new DistributedOptions(bytes, Math.min(firstBucketBytes, bytes), overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView);
+        return new DistributedOptions(bytes, Math.min(firstBucketBytes, bytes), overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
     }
 
     public DistributedOptions withFirstBucketBytes(long bytes) {
-        return new DistributedOptions(bucketBytes, bytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView);
+        return new DistributedOptions(bucketBytes, bytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
     }
 
     public DistributedOptions withOverlap(boolean on) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, on, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, on, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
     }
 
     public DistributedOptions withStages(int k) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, k, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, k, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
     }
 
     public DistributedOptions withCompression(DataType wire) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, wire, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, wire, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
     }
 
     public DistributedOptions withAccumulationSteps(int k) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, k, metricsFile, nonFinite, gradientAsBucketView);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, k, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
     }
 
     public DistributedOptions withMetricsFile(Path file) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, Optional.of(file), nonFinite, gradientAsBucketView);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, Optional.of(file), nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
     }
 
     public DistributedOptions withNonFinitePolicy(NonFinitePolicy policy) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, policy, gradientAsBucketView);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, policy, gradientAsBucketView, optimizer, maxGradNorm);
+    }
+
+    /** Update parameters with this fused optimizer (CPU, gradients as bucket views) whatever the training config says. */
+    public DistributedOptions withOptimizer(FusedOptimizer fused) {
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, OptimizerChoice.of(fused), maxGradNorm);
+    }
+
+    /** Keep DJL's own optimizer path (per parameter; its state is not in checkpoints). */
+    public DistributedOptions withDjlOptimizer() {
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, OptimizerChoice.DJL, maxGradNorm);
+    }
+
+    /** Clip gradients to this global L2 norm before each update, as {@code clip_grad_norm_} does (0: off). */
+    public DistributedOptions withGradientClipping(double maxNorm) {
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxNorm);
     }
 
     public DistributedOptions withGradientAsBucketView(boolean view) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, view);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, view, optimizer, maxGradNorm);
     }
 }

@@ -13,12 +13,17 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
 import ai.djl.training.TrainingConfig;
+import ai.djl.training.optimizer.Optimizer;
 import dev.trainyard.collectives.DataType;
 import dev.trainyard.runtime.ProcessGroup;
 import dev.trainyard.runtime.Tracing;
+import dev.trainyard.runtime.optim.FusedOptimizer;
+import dev.trainyard.runtime.optim.GradientNorm;
+import dev.trainyard.runtime.optim.OptimizerState;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,6 +50,8 @@ public class DistributedTrainer extends Trainer {
     private static final long METRICS_FLUSH_NANOS = 250_000_000L;
     private final ProcessGroup group;
     private final DistributedOptions options;
+    /** DJL's Trainer does not keep it; its optimizer is needed to map it onto a fused one. */
+    private final TrainingConfig config;
     /** Parameters as the block sees them (no copies, no parameter server): used by the staged forward. */
     private final ParameterStore directStore;
     private ModelStages stages;
@@ -61,6 +68,11 @@ public class DistributedTrainer extends Trainer {
     private long skippedSteps;
     private boolean noSync;
     private StepClock clock;
+    /** Null on DJL's optimizer path. */
+    private FusedOptimizer fused;
+    private OptimizerState optimizerState;
+    private FlatParameters flatParameters;
+    private final GradientNorm gradientNorm = new GradientNorm();
 
     public DistributedTrainer(Model model, TrainingConfig config, ProcessGroup group, DistributedOptions options) {
         super(model, config);
@@ -74,6 +86,7 @@ public class DistributedTrainer extends Trainer {
         }
         this.group = group;
         this.options = options;
+        this.config = config;
         this.directStore = new ParameterStore(getManager(), false);
     }
 
@@ -99,6 +112,7 @@ public class DistributedTrainer extends Trainer {
         buckets = options.gradientAsBucketView() && !device.isGpu()
                 ? new ViewGradientBuckets(plan, group.communicator(), group.worldSize(), options.compression(), checkFinite, getManager())
                 : new CopiedGradientBuckets(plan, group.communicator(), group.worldSize(), checkFinite, getManager(), device);
+        chooseOptimizer(plan, device);
         stageInputs = new NDList[stages.count()];
         stageOutputs = new NDList[stages.count()];
         metricsFile().ifPresent(f -> {
@@ -110,6 +124,56 @@ public class DistributedTrainer extends Trainer {
             }
         });
         clock = new StepClock(stages.count(), Tracing.fromEnvironment());
+    }
+
+    /**
+     * A fused optimizer where one was given or the config's DJL optimizer maps onto one; they work
+     * on host buckets, so on a GPU or with copied gradients DJL's path stays, and the user is told
+     * what that costs.
+     */
+    private void chooseOptimizer(BucketPlan plan, Device device) {
+        OptimizerChoice choice = options.optimizer();
+        FusedOptimizer wanted = choice.fused().orElse(null);
+        String why = null;
+        if (wanted == null && choice.mapFromConfig()) {
+            Optimizer djl = config.getOptimizer();
+            DjlOptimizers.Mapping m = djl == null ? new DjlOptimizers.Mapping(null, "the config has none")
+                    : DjlOptimizers.map(djl);
+            wanted = m.fused();
+            why = m.notMapped() == null ? null : "DJL's " + (djl == null ? "optimizer" : djl.getClass().getSimpleName())
+                    + " stays on DJL's path because " + m.notMapped();
+            if (wanted != null) {
+                say("the config's DJL " + djl.getClass().getSimpleName() + " runs as Trainyard's fused " + wanted.describe()
+                        + ": one pass per bucket, PyTorch's formulas, its state saved in checkpoints");
+            }
+        }
+        if (wanted != null && (device.isGpu() || buckets.hostGradients() == null)) {
+            String where = device.isGpu() ? "on " + device : "with copied gradient buckets";
+            if (choice.fused().isPresent()) {
+                throw new IllegalArgumentException("fused optimizers update host buckets; " + where
+                        + " use DJL's optimizer (DistributedOptions.withDjlOptimizer())");
+            }
+            why = "fused optimizers update host buckets and this trainer runs " + where;
+            wanted = null;
+        }
+        if (wanted == null) {
+            if (why != null) {
+                say(why + ": each step goes parameter by parameter, and optimizer state (moments, schedule) is not saved in checkpoints");
+            }
+            if (options.maxGradNorm() > 0) {
+                throw new IllegalArgumentException("gradient clipping by norm needs a fused optimizer (DistributedOptions.withOptimizer)");
+            }
+            return;
+        }
+        fused = wanted;
+        flatParameters = new FlatParameters(plan);
+        optimizerState = fused.newState(flatParameters.counts());
+    }
+
+    private void say(String line) {
+        if (group.rank() == 0) {
+            System.err.println("trainyard: " + line);
+        }
     }
 
     /**
@@ -150,7 +214,7 @@ public class DistributedTrainer extends Trainer {
         setUp();
         long[] s = new long[4];
         if (group.rank() == 0) {
-            checkpoints.loadNewest(getModel().getBlock()).ifPresent(st -> {
+            checkpoints.loadNewest(getModel().getBlock(), optimizerState).ifPresent(st -> {
                 s[0] = 1;
                 s[1] = st.epoch();
                 s[2] = st.batchesDone();
@@ -162,8 +226,33 @@ public class DistributedTrainer extends Trainer {
             return TrainingState.START;
         }
         ParameterSync.broadcastFromRank0(getModel().getBlock(), group.communicator());
+        if (optimizerState != null) {
+            broadcastOptimizerState();
+        }
         steps = s[3];
         return new TrainingState((int) s[1], s[2], s[3]);
+    }
+
+    /** Rank 0's optimizer state (moments, update count) to every rank: unsharded, all ranks hold the same. */
+    private void broadcastOptimizerState() {
+        long[] count = {optimizerState.steps()};
+        group.communicator().broadcast(count, 0);
+        optimizerState.setSteps(count[0]);
+        for (int b = 0; b < optimizerState.buckets(); b++) {
+            for (int k = 0; k < optimizerState.slotsPerBucket(); k++) {
+                group.communicator().broadcast(optimizerState.slot(b, k), 0);
+            }
+        }
+    }
+
+    /** The fused optimizer's state (saved with checkpoints), or null on DJL's optimizer path. */
+    public OptimizerState optimizerState() {
+        return optimizerState;
+    }
+
+    /** The fused optimizer, or null on DJL's path. */
+    public FusedOptimizer fusedOptimizer() {
+        return fused;
     }
 
     @Override
@@ -224,7 +313,8 @@ public class DistributedTrainer extends Trainer {
         public void backward(NDArray target) {
             clock.backwardStarts();
             // with one rank "launching" only checks the gradients (GradientBuckets sends nothing)
-            boolean sync = !noSync && (group.worldSize() > 1 || options.nonFinite() != NonFinitePolicy.OFF)
+            // a fused optimizer reads the gradients from the buckets, so they are bound even in a world of one
+            boolean sync = !noSync && (group.worldSize() > 1 || options.nonFinite() != NonFinitePolicy.OFF || fused != null)
                     && stepCalls % options.accumulationSteps() == options.accumulationSteps() - 1;
             long t0 = System.nanoTime();
             inner.backward(target);
@@ -276,12 +366,24 @@ public class DistributedTrainer extends Trainer {
         boolean skip = buckets.stepHadNonFinite();
         if (skip) {
             skipNonFiniteStep();
+        } else if (fused != null) {
+            fusedStep();
         } else {
             super.step();
         }
         long t1 = System.nanoTime();
         last = clock.stepped(steps, awaitStart, t0, t1, buckets, group.worldSize() > 1 ? buckets.bytesPerStep() : 0, skip);
         writeMetrics(last);
+    }
+
+    /** Clips by the global norm if asked, then updates every bucket in one pass and zeroes its gradients. */
+    private void fusedStep() {
+        FloatBuffer[] grads = buckets.hostGradients();
+        float scale = 1f;
+        if (options.maxGradNorm() > 0) {
+            scale = GradientNorm.clipScale(gradientNorm.of(grads, optimizerState.counts()), options.maxGradNorm());
+        }
+        fused.step(flatParameters.buckets(), grads, optimizerState, scale);
     }
 
     /**

@@ -1,5 +1,7 @@
 package dev.trainyard.runtime.train;
 
+import java.nio.FloatBuffer;
+
 /**
  * The gradients of a {@link BucketPlan}, all-reduced bucket by bucket while backward runs. Two
  * layouts: {@link ViewGradientBuckets} (CPU: gradients live inside flat host buffers, nothing is
@@ -33,6 +35,12 @@ interface GradientBuckets {
 
     /** Zeroes every gradient (a skipped step must not carry its gradients into the next one). */
     void zeroAll();
+
+    /**
+     * Each bucket's gradients as host floats in the bucket's layout, which an optimizer may read
+     * and zero in place after {@link #awaitAll}; null where gradients live in device tensors.
+     */
+    FloatBuffer[] hostGradients();
 
     /** Bytes one step all-reduces. */
     long bytesPerStep();

@@ -101,7 +101,7 @@ public final class TrainingLoop {
 
     private void save(TrainingState state) throws IOException {
         long t0 = System.nanoTime();
-        checkpoints.get().save(state, trainer.getModel().getBlock());
+        checkpoints.get().save(state, trainer.getModel().getBlock(), trainer.optimizerState());
         RunEvents.span("checkpoint", t0, System.nanoTime());
     }
 }

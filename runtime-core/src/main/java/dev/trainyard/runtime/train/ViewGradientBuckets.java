@@ -207,6 +207,11 @@ final class ViewGradientBuckets implements GradientBuckets {
     }
 
     @Override
+    public FloatBuffer[] hostGradients() {
+        return flatFloats;
+    }
+
+    @Override
     public long bytesPerStep() {
         return wire == DataType.FLOAT32 ? plan.totalBytes() : plan.totalBytes() / 2;
     }

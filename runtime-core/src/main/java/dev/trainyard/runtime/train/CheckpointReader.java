@@ -1,0 +1,218 @@
+package dev.trainyard.runtime.train;
+
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
+import dev.trainyard.runtime.optim.OptimizerState;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.function.Consumer;
+import java.util.zip.CRC32;
+
+/**
+ * Reads what {@link CheckpointWriter} wrote, as a stream through one 64 KiB buffer: first the
+ * whole file's checksum, then a pass that only compares it with this run's model and optimizer,
+ * and only then the pass that writes into the parameters and optimizer state, so a file that does
+ * not fit leaves nothing half-loaded.
+ */
+final class CheckpointReader {
+    private final FileChannel in;
+    private final ByteBuffer buf = ByteBuffer.allocate(CheckpointWriter.BUFFER).order(ByteOrder.BIG_ENDIAN);
+
+    private CheckpointReader(FileChannel in) {
+        this.in = in;
+        buf.flip();
+    }
+
+    /** Null if the file is a whole, untouched checkpoint of this format; else what is wrong. */
+    static String verify(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            byte[] magic = CheckpointWriter.MAGIC;
+            if (size < magic.length + 8) {
+                return "not a Trainyard checkpoint or truncated";
+            }
+            ByteBuffer chunk = ByteBuffer.allocate(CheckpointWriter.BUFFER);
+            CRC32 crc = new CRC32();
+            long left = size - 8;
+            boolean first = true;
+            while (left > 0) {
+                chunk.clear().limit((int) Math.min(chunk.capacity(), left));
+                if (ch.read(chunk) < 0) {
+                    return "truncated";
+                }
+                chunk.flip();
+                if (first) {
+                    if (chunk.remaining() < magic.length) {
+                        return "truncated";
+                    }
+                    byte[] head = Arrays.copyOf(chunk.array(), magic.length);
+                    if (!Arrays.equals(head, magic)) {
+                        return head[0] == 'T' && head[1] == 'Y' ? "written by another Trainyard version (format "
+                                + new String(head, StandardCharsets.US_ASCII) + ")" : "not a Trainyard checkpoint";
+                    }
+                    first = false;
+                }
+                left -= chunk.remaining();
+                crc.update(chunk);
+            }
+            ByteBuffer stored = ByteBuffer.allocate(8).order(ByteOrder.BIG_ENDIAN);
+            while (stored.hasRemaining() && ch.read(stored) >= 0) {
+                // reads the 8 checksum bytes
+            }
+            return crc.getValue() == stored.flip().getLong() ? null : "checksum mismatch: truncated or corrupted";
+        }
+    }
+
+    static TrainingState state(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            CheckpointReader r = new CheckpointReader(ch);
+            r.skip(CheckpointWriter.MAGIC.length);
+            return new TrainingState(r.readInt(), r.readLong(), r.readLong());
+        }
+    }
+
+    /**
+     * Compares (and with {@code apply}, loads) the file's parameters and optimizer state against
+     * the block and {@code optimizer}. Returns null when they fit, else the mismatch for the user.
+     */
+    static String read(Path file, Block block, OptimizerState optimizer, boolean apply, Consumer<String> log) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            CheckpointReader r = new CheckpointReader(ch);
+            r.skip(CheckpointWriter.MAGIC.length);
+            r.readInt();
+            r.readLong();
+            long step = r.readLong();
+            int count = r.readInt();
+            if (count != block.getParameters().size()) {
+                return "it holds " + count + " parameters and this run's model has " + block.getParameters().size()
+                        + ": it belongs to another model";
+            }
+            for (Pair<String, Parameter> p : block.getParameters()) {
+                String name = r.readName();
+                long len = r.readLong();
+                long bytes = Checkpoints.bytesOf(p);
+                if (!name.equals(p.getKey()) || len != bytes) {
+                    return "it has parameter " + name + " (" + len + " bytes) where this run's model has " + p.getKey()
+                            + " (" + bytes + " bytes): it belongs to another model";
+                }
+                if (apply) {
+                    ParameterBytes.update(p.getValue().getArray(), target -> r.readInto(target));
+                } else {
+                    r.skip(len);
+                }
+            }
+            return r.readOptimizer(optimizer, step, apply, log);
+        }
+    }
+
+    private String readOptimizer(OptimizerState optimizer, long trainingStep, boolean apply, Consumer<String> log) throws IOException {
+        if (readInt() == 0) {
+            if (optimizer != null && apply) {
+                optimizer.setSteps(trainingStep);
+                log.accept("the checkpoint has no optimizer state (written on DJL's optimizer path): " + optimizer.kind()
+                        + "'s state starts from zero, the learning-rate schedule at step " + trainingStep);
+            }
+            return null;
+        }
+        String kind = readName();
+        long steps = readLong();
+        int buckets = readInt();
+        int slots = readInt();
+        int[] counts = new int[buckets];
+        for (int b = 0; b < buckets; b++) {
+            counts[b] = readInt();
+        }
+        if (optimizer == null) {
+            if (apply) {
+                log.accept("the checkpoint's " + kind + " state is not loaded: this run uses DJL's optimizer");
+            }
+            return null;
+        }
+        String mismatch = optimizer.mismatch(kind, counts, slots);
+        if (mismatch != null || !apply) {
+            return mismatch;
+        }
+        optimizer.setSteps(steps);
+        for (int b = 0; b < buckets; b++) {
+            for (int s = 0; s < slots; s++) {
+                readFloats(optimizer.slot(b, s));
+            }
+        }
+        return null;
+    }
+
+    private void fill(int bytes) throws IOException {
+        if (buf.remaining() >= bytes) {
+            return;
+        }
+        buf.compact();
+        while (buf.position() < bytes) {
+            if (in.read(buf) < 0) {
+                throw new EOFException("the checkpoint ends early");
+            }
+        }
+        buf.flip();
+    }
+
+    private int readInt() throws IOException {
+        fill(4);
+        return buf.getInt();
+    }
+
+    private long readLong() throws IOException {
+        fill(8);
+        return buf.getLong();
+    }
+
+    private String readName() throws IOException {
+        int n = readInt();
+        if (n < 0 || n > CheckpointWriter.BUFFER - 4) {
+            throw new IOException("a name of " + n + " bytes: not a checkpoint of this format");
+        }
+        fill(n);
+        byte[] b = new byte[n];
+        buf.get(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private void skip(long bytes) throws IOException {
+        long fromBuffer = Math.min(bytes, buf.remaining());
+        buf.position(buf.position() + (int) fromBuffer);
+        in.position(in.position() + (bytes - fromBuffer));
+    }
+
+    /** Fills {@code target} from the stream (what the buffer holds first, then straight from the file). */
+    private void readInto(ByteBuffer target) {
+        try {
+            int n = Math.min(buf.remaining(), target.remaining());
+            target.put(buf.array(), buf.arrayOffset() + buf.position(), n);
+            buf.position(buf.position() + n);
+            while (target.hasRemaining()) {
+                if (in.read(target) < 0) {
+                    throw new EOFException("the checkpoint ends early");
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void readFloats(float[] dst) throws IOException {
+        for (int off = 0; off < dst.length; ) {
+            fill(Float.BYTES);
+            int n = Math.min(dst.length - off, buf.remaining() / Float.BYTES);
+            buf.asFloatBuffer().get(dst, off, n);
+            buf.position(buf.position() + n * Float.BYTES);
+            off += n;
+        }
+    }
+}

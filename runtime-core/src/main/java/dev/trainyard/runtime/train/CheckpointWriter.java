@@ -1,0 +1,143 @@
+package dev.trainyard.runtime.train;
+
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
+import dev.trainyard.runtime.optim.OptimizerState;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.zip.CRC32;
+
+/**
+ * Writes one checkpoint file as a stream with a running CRC32: small fields go through one 64 KiB
+ * heap buffer, parameter bytes straight from the tensors' memory to the file, so neither the
+ * model's size nor the 2 GiB limit of a Java array bounds what can be saved. Layout (big-endian):
+ * magic, epoch, batches done, step; the parameter count, then per parameter its name, byte count
+ * and raw bytes; a flag and, when set, the optimizer's kind, update count, bucket and slot counts,
+ * bucket sizes and state floats; finally the CRC32 of everything before it.
+ */
+final class CheckpointWriter implements Closeable {
+    static final byte[] MAGIC = "TYCK0002".getBytes(StandardCharsets.US_ASCII);
+    static final int BUFFER = 64 * 1024;
+
+    private final FileChannel out;
+    private final ByteBuffer small = ByteBuffer.allocate(BUFFER).order(ByteOrder.BIG_ENDIAN);
+    private final CRC32 crc = new CRC32();
+
+    CheckpointWriter(Path file) throws IOException {
+        out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+        small.put(MAGIC);
+    }
+
+    void writeState(TrainingState state) throws IOException {
+        room(20);
+        small.putInt(state.epoch()).putLong(state.batchesDone()).putLong(state.step());
+    }
+
+    void writeParameters(Block block) throws IOException {
+        room(4);
+        small.putInt(block.getParameters().size());
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            writeName(p.getKey());
+            room(8);
+            small.putLong(Checkpoints.bytesOf(p));
+            IOException[] failed = {null};
+            ParameterBytes.read(p.getValue().getArray(), data -> {
+                try {
+                    raw(data.duplicate());
+                } catch (IOException e) {
+                    failed[0] = e;
+                }
+            });
+            if (failed[0] != null) {
+                throw failed[0];
+            }
+        }
+    }
+
+    void writeOptimizer(OptimizerState state) throws IOException {
+        room(4);
+        small.putInt(state == null ? 0 : 1);
+        if (state == null) {
+            return;
+        }
+        writeName(state.kind());
+        room(16);
+        small.putLong(state.steps()).putInt(state.buckets()).putInt(state.slotsPerBucket());
+        for (int b = 0; b < state.buckets(); b++) {
+            room(4);
+            small.putInt(state.count(b));
+        }
+        for (int b = 0; b < state.buckets(); b++) {
+            for (int s = 0; s < state.slotsPerBucket(); s++) {
+                float[] values = state.slot(b, s);
+                for (int off = 0; off < values.length; ) {
+                    room(4);
+                    int n = Math.min(values.length - off, small.remaining() / Float.BYTES);
+                    small.asFloatBuffer().put(values, off, n);
+                    small.position(small.position() + n * Float.BYTES);
+                    off += n;
+                }
+            }
+        }
+    }
+
+    /** Writes the checksum and makes the file durable. */
+    void finish() throws IOException {
+        flush();
+        ByteBuffer sum = ByteBuffer.allocate(8).order(ByteOrder.BIG_ENDIAN).putLong(crc.getValue()).flip();
+        while (sum.hasRemaining()) {
+            out.write(sum);
+        }
+        out.force(true);
+    }
+
+    private void writeName(String name) throws IOException {
+        byte[] n = name.getBytes(StandardCharsets.UTF_8);
+        if (n.length > BUFFER - 4) {
+            throw new IOException("name too long for a checkpoint: " + name.substring(0, 80) + "...");
+        }
+        room(4 + n.length);
+        small.putInt(n.length).put(n);
+    }
+
+    private void room(int bytes) throws IOException {
+        if (small.remaining() < bytes) {
+            flush();
+        }
+    }
+
+    private void flush() throws IOException {
+        small.flip();
+        crc.update(small.array(), 0, small.limit());
+        while (small.hasRemaining()) {
+            out.write(small);
+        }
+        small.clear();
+    }
+
+    private void raw(ByteBuffer data) throws IOException {
+        flush();
+        crc.update(data.duplicate());
+        while (data.hasRemaining()) {
+            out.write(data);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        out.close();
+    }
+
+    static void syncDirectory(Path dir) throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+}
