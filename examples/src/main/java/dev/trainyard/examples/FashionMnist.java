@@ -8,13 +8,15 @@ import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.dataset.ArrayDataset;
 import ai.djl.training.dataset.Batch;
 import ai.djl.training.loss.Loss;
-import ai.djl.training.optimizer.Optimizer;
-import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.TranslateException;
 import dev.trainyard.collectives.DataType;
 import dev.trainyard.runtime.ProcessGroup;
 import dev.trainyard.runtime.RunEvents;
 import dev.trainyard.runtime.Trainyard;
+import dev.trainyard.runtime.optim.Adam;
+import dev.trainyard.runtime.optim.FusedOptimizer;
+import dev.trainyard.runtime.optim.LearningRateSchedule;
+import dev.trainyard.runtime.optim.Sgd;
 import dev.trainyard.runtime.train.Checkpoints;
 import dev.trainyard.runtime.train.DistributedOptions;
 import dev.trainyard.runtime.train.DistributedSampler;
@@ -44,8 +46,18 @@ public final class FashionMnist implements Callable<Integer> {
     int batchSize;
     @Option(names = "--data", description = "directory of the IDX files (default: ${DEFAULT-VALUE})")
     Path data;
-    @Option(names = "--lr", defaultValue = "0.001", description = "Adam learning rate")
-    float lr;
+    @Option(names = "--optimizer", defaultValue = "adam", description = "sgd, momentum (0.9), adam or adamw (Trainyard's fused optimizers)")
+    String optimizer;
+    @Option(names = "--lr", description = "peak learning rate (default: 0.05 for sgd and momentum, 0.001 for adam and adamw)")
+    Double lr;
+    @Option(names = "--lr-schedule", defaultValue = "constant", description = "constant or warmup-cosine (linear warm-up, then cosine to 0 at the end of the run)")
+    String lrSchedule;
+    @Option(names = "--warmup-steps", defaultValue = "0", description = "warm-up steps of warmup-cosine (0: 5% of the run)")
+    long warmupSteps;
+    @Option(names = "--weight-decay", description = "L2 for sgd, momentum and adam, decoupled for adamw (default: 0, adamw 0.01)")
+    Double weightDecay;
+    @Option(names = "--clip-norm", defaultValue = "0", description = "clip gradients to this global L2 norm (0: off)")
+    double clipNorm;
     @Option(names = "--seed", defaultValue = "7")
     long seed;
     @Option(names = "--no-overlap", description = "all-reduce after the whole backward instead of stage by stage")
@@ -60,14 +72,68 @@ public final class FashionMnist implements Callable<Integer> {
     Integer threads;
 
     public static void main(String[] args) {
-        int code = new CommandLine(new FashionMnist()).execute(args);
+        CommandLine cli = new CommandLine(new FashionMnist());
+        // bad input: one line naming the problem, exit 2 (picocli would add the whole usage text)
+        cli.setParameterExceptionHandler((e, a) -> {
+            System.err.println("fashion-mnist: " + e.getMessage() + " (see --help)");
+            return 2;
+        });
+        int code = cli.execute(args);
         if (code != 0) {
             System.exit(code);
         }
     }
 
+    /** Checks what picocli cannot before anything starts: bad values end the run with one line and exit 2. */
+    private void validate(CommandLine.Model.CommandSpec spec) {
+        if (!java.util.Set.of("sgd", "momentum", "adam", "adamw").contains(optimizer)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "unknown --optimizer '" + optimizer + "'; choose sgd, momentum, adam or adamw");
+        }
+        if (!lrSchedule.equals("constant") && !lrSchedule.equals("warmup-cosine")) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "unknown --lr-schedule '" + lrSchedule + "'; choose constant or warmup-cosine");
+        }
+        if (lr != null && !(lr > 0)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--lr must be a positive number, got " + lr);
+        }
+        try {
+            wire(compression);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (weightDecay != null && !(weightDecay >= 0) || !(clipNorm >= 0) || warmupSteps < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--weight-decay, --clip-norm and --warmup-steps must not be negative");
+        }
+    }
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** The fused optimizer the flags describe, its schedule spread over {@code totalSteps}. */
+    private FusedOptimizer fusedOptimizer(long totalSteps) {
+        double rate = lr != null ? lr : optimizer.startsWith("adam") ? 0.001 : 0.05;
+        LearningRateSchedule schedule;
+        if (lrSchedule.equals("warmup-cosine")) {
+            long warmup = warmupSteps > 0 ? warmupSteps : Math.max(1, totalSteps / 20);
+            if (warmup >= totalSteps) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--warmup-steps " + warmup + " is not shorter than the run ("
+                        + totalSteps + " steps); use fewer warm-up steps or more --epochs");
+            }
+            schedule = LearningRateSchedule.warmupCosine(rate, warmup, totalSteps, 0);
+        } else {
+            schedule = LearningRateSchedule.constant(rate);
+        }
+        double wd = weightDecay != null ? weightDecay : optimizer.equals("adamw") ? 0.01 : 0;
+        return switch (optimizer) {
+            case "sgd" -> new Sgd(schedule, 0, 0, false, wd);
+            case "momentum" -> new Sgd(schedule, 0.9, 0, false, wd);
+            case "adam" -> Adam.adam(schedule, 0.9, 0.999, 1e-8, wd);
+            default -> Adam.adamW(schedule, 0.9, 0.999, 1e-8, wd);
+        };
+    }
+
     @Override
     public Integer call() throws IOException, TranslateException {
+        validate(spec);
         try (ProcessGroup pg = Trainyard.init()) {
             int perNode = Math.max(1, pg.context().localWorldSize());
             System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(
@@ -86,10 +152,10 @@ public final class FashionMnist implements Callable<Integer> {
                 DistributedSampler sampler = new DistributedSampler(batchSize, pg.rank(), pg.worldSize(), seed, true, DistributedSampler.Uneven.PAD);
                 ArrayDataset train = trainSet.toDataset(manager, Models.inputShape(model).slice(1)).setSampling(sampler).optPrefetchNumber(4).build();
                 ArrayDataset test = testSet.toDataset(manager, Models.inputShape(model).slice(1)).setSampling(1000, false).build();
-                DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                        .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(lr)).build())
-                        .optExecutorService(prefetch);
-                DistributedOptions options = DistributedOptions.defaults().withOverlap(!noOverlap).withCompression(wire(compression));
+                DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss()).optExecutorService(prefetch);
+                long totalSteps = (long) epochs * sampler.batchesPerEpoch(train.size());
+                DistributedOptions options = DistributedOptions.defaults().withOverlap(!noOverlap).withCompression(wire(compression))
+                        .withOptimizer(fusedOptimizer(totalSteps)).withGradientClipping(clipNorm);
                 try (DistributedTrainer trainer = new DistributedTrainer(m, config, pg, options)) {
                     trainer.initialize(Models.inputShape(model));
                     TrainingLoop loop = new TrainingLoop(trainer, train, sampler).epochs(epochs).onEpoch((epoch, seconds, samples) -> {
@@ -106,7 +172,8 @@ public final class FashionMnist implements Callable<Integer> {
                     }
                     loop.run();
                     if (pg.rank() == 0) {
-                        System.out.printf("parameter digest %016x%n", trainer.parameterDigest());
+                        // CRC32 of all parameters in name order: runs can be compared from outside
+                        System.out.printf("final parameter digest %08x%n", trainer.parameterDigest());
                     }
                 }
             } finally {

@@ -35,7 +35,7 @@ class RunReportTest {
         run = tmp.resolve("run");
         try (LauncherProcess l = LauncherProcess.start(List.of("--nproc-per-node", "2", "--max-restarts", "1", "--trace", "full",
                 "--run-dir", run.toString(), TrainingWorker.class.getName(),
-                "--batch", "8", "--samples", "512", "--epochs", "2", "--checkpoint-every", "8", "--step-delay-ms", "20"))) {
+                "--batch", "8", "--samples", "512", "--epochs", "2", "--checkpoint-every", "8", "--step-delay-ms", "20", "--optimizer", "adam"))) {
             l.awaitLines(s -> s.startsWith("[rank 1] step 13 digest"), 1, RUN);
             ProcessHandle.of(l.pidOfRank(1)).orElseThrow().destroyForcibly();
             assertEquals(0, l.awaitExit(RUN), l.output());
@@ -87,6 +87,10 @@ class RunReportTest {
             double sum = r.get("breakdown_sum_s").getAsDouble();
             assertTrue(step > 0 && Math.abs(sum - step) <= 0.05 * step, "rank " + r.get("rank") + ": phases " + sum + " s vs steps " + step + " s");
             assertEquals(64, r.get("steps").getAsInt(), "2 epochs x 32 steps kept");
+            // Adam keeps two floats per parameter: 24x48+48 + 48x32+32 + 32x5+5 = 2,933 parameters
+            assertEquals(2 * 2933 * 4, r.get("optimizer_state_bytes").getAsLong(), r.toString());
+            double rss = r.get("peak_rss_bytes").getAsDouble();
+            assertTrue(rss > 50e6 && rss < 8e9, "peak RSS of a worker JVM with libtorch: " + rss);
         }
         assertTrue(report.getAsJsonObject("ranks").has("straggler_rank"));
         JsonObject comm = report.getAsJsonObject("communication");

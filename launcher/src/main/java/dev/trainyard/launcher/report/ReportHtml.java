@@ -150,6 +150,11 @@ final class ReportHtml {
         h.table(head, rows);
     }
 
+    /** A byte figure in MiB, or "-" where the rank did not report it (DJL's optimizer path keeps no state we can count). */
+    private static String mib(JsonObject r, String key) {
+        return r.has(key) ? String.format(Locale.ROOT, "%.1f", r.get(key).getAsDouble() / (1 << 20)) : "-";
+    }
+
     private static String ms(double seconds) {
         return String.format(Locale.ROOT, "%+.3f", seconds * 1e3);
     }
@@ -176,12 +181,16 @@ final class ReportHtml {
             for (String[] p : parts) {
                 row.add(fmt(r.get(p[0])));
             }
+            row.add(mib(r, "optimizer_state_bytes"));
+            row.add(mib(r, "peak_rss_bytes"));
             rows.add(row);
         }
         List<String> head = new ArrayList<>(List.of("", "steps", "step time s"));
         for (String[] p : parts) {
             head.add(p[1] + " s");
         }
+        head.add("optimizer state MiB");
+        head.add("peak RSS MiB");
         table(head, rows);
         html.append(SvgChart.bars("Seconds per rank", "seconds", categories, series, true));
         if (ranks.has("straggler_rank")) {

@@ -247,6 +247,8 @@ final class RunReport {
                 perStep.addProperty(p, steps.isEmpty() ? 0 : sum(steps, p) / steps.size());
             }
             r.add("phase_per_step_s", perStep);
+            lastMetric(e.getKey(), "optimizer_state_bytes").ifPresent(v -> r.addProperty("optimizer_state_bytes", v));
+            lastMetric(e.getKey(), "peak_rss_bytes").ifPresent(v -> r.addProperty("peak_rss_bytes", v));
             busy[i++] = steps.isEmpty() ? 0 : (data + compute + optimizer) / steps.size();
             list.add(r);
         }
@@ -264,6 +266,12 @@ final class RunReport {
             o.addProperty("straggler_slower_than_median_pct", median > 0 ? (busy[slowest] / median - 1) * 100 : 0);
         }
         return o;
+    }
+
+    /** The last value rank {@code rank} reported for a metric (memory figures: the newest is the largest). */
+    private java.util.OptionalDouble lastMetric(int rank, String name) {
+        List<JsonObject> values = run.events(rank, "metric", name);
+        return values.isEmpty() ? java.util.OptionalDouble.empty() : java.util.OptionalDouble.of(num(values.get(values.size() - 1), "value"));
     }
 
     /** Time from the start of a rank's first kept step to the end of its last, per attempt. */

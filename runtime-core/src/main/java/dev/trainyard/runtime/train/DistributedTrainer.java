@@ -16,6 +16,7 @@ import ai.djl.training.TrainingConfig;
 import ai.djl.training.optimizer.Optimizer;
 import dev.trainyard.collectives.DataType;
 import dev.trainyard.runtime.ProcessGroup;
+import dev.trainyard.runtime.RunEvents;
 import dev.trainyard.runtime.Tracing;
 import dev.trainyard.runtime.optim.FusedOptimizer;
 import dev.trainyard.runtime.optim.GradientNorm;
@@ -73,6 +74,7 @@ public class DistributedTrainer extends Trainer {
     private OptimizerState optimizerState;
     private FlatParameters flatParameters;
     private final GradientNorm gradientNorm = new GradientNorm();
+    private final PeakMemory peakMemory = new PeakMemory();
 
     public DistributedTrainer(Model model, TrainingConfig config, ProcessGroup group, DistributedOptions options) {
         super(model, config);
@@ -168,6 +170,10 @@ public class DistributedTrainer extends Trainer {
         fused = wanted;
         flatParameters = new FlatParameters(plan);
         optimizerState = fused.newState(flatParameters.counts());
+        if (choice.fused().isPresent()) {
+            say("optimizer: Trainyard's fused " + fused.describe() + (options.maxGradNorm() > 0 ? ", gradients clipped to norm " + options.maxGradNorm() : ""));
+        }
+        RunEvents.metric("optimizer_state_bytes", optimizerState.bytes());
     }
 
     private void say(String line) {
@@ -420,6 +426,7 @@ public class DistributedTrainer extends Trainer {
             if (now - metricsFlushedNanos >= METRICS_FLUSH_NANOS) {
                 metricsOut.flush();
                 metricsFlushedNanos = now;
+                peakMemory.report();
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot append to the metrics file", e);
@@ -461,6 +468,7 @@ public class DistributedTrainer extends Trainer {
             }
             if (metricsOut != null) {
                 metricsOut.close();
+                peakMemory.report();
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
