@@ -112,16 +112,19 @@ class DistributedTrainingTest {
         assertAutoFellBackToGrpc(tmp.resolve("overlap"));
         String sharedMemory = "rank 0: frames to " + (n - 1) + " of " + (n - 1) + " peers through shared memory";
         assertTrue(Files.readString(tmp.resolve("overlap").resolve("rank-0.log")).contains(sharedMemory), "workers on one host use shared memory");
-        // the same on TCP alone, as between hosts
-        float[] sequential = train(List.of("--transport", "tcp"), "no-overlap", n, 8, "--no-overlap", "--optimizer", optimizer);
+        // the same on TCP alone, as between hosts, with the optimizer state sharded (ZeRO-1)
+        float[] sequential = train(List.of("--transport", "tcp"), "no-overlap", n, 8, "--no-overlap", "--optimizer", optimizer, "--zero");
         assertTrue(Files.readString(tmp.resolve("no-overlap").resolve("rank-0.log")).contains("rank 0: frames to 0 of " + (n - 1) + " peers through shared memory, the others through TCP"),
                 "--transport tcp turns shared memory off");
         double errOn = relativeError(overlapped, reference);
         double errOff = relativeError(sequential, reference);
-        System.out.printf("%d workers, %s: relative error vs one process, overlap on (shared memory) %.2e, off (TCP) %.2e%n", n, optimizer, errOn, errOff);
+        double errZero = relativeError(overlapped, sequential);
+        System.out.printf("%d workers, %s: relative error vs one process, overlap on (shared memory) %.2e, off (TCP, ZeRO-1) %.2e;"
+                + " ZeRO-1 vs unsharded %.2e%n", n, optimizer, errOn, errOff, errZero);
         assertTrue(errOn <= 1e-5, "overlap on: relative error " + errOn);
-        assertTrue(errOff <= 1e-5, "overlap off: relative error " + errOff);
-        assertTrue(relativeError(overlapped, sequential) <= 1e-6, "overlap on and off must agree");
+        assertTrue(errOff <= 1e-5, "overlap off, ZeRO-1: relative error " + errOff);
+        assertTrue(errZero <= 1e-6, "sharded and unsharded must agree");
+        assertTrue(Files.readString(tmp.resolve("no-overlap").resolve("rank-0.log")).contains("state sharded over " + n + " ranks (ZeRO-1)"));
     }
 
     @Test
@@ -193,10 +196,16 @@ class DistributedTrainingTest {
         return m.group(1);
     }
 
-    @Test
-    void killedWorkerResumesFromCheckpointAndEndsWhereAnUninterruptedRunEnds() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"unsharded", "--zero"})
+    void killedWorkerResumesFromCheckpointAndEndsWhereAnUninterruptedRunEnds(String sharding) throws Exception {
         // AdamW with warm-up and cosine decay: equal digests need the moments and the schedule position restored exactly
-        String[] worker = {"--batch", "8", "--samples", "512", "--epochs", "2", "--checkpoint-every", "8", "--step-delay-ms", "40", "--optimizer", "adamw"};
+        List<String> flags = new ArrayList<>(List.of("--batch", "8", "--samples", "512", "--epochs", "2", "--checkpoint-every", "8",
+                "--step-delay-ms", "40", "--optimizer", "adamw"));
+        if (sharding.equals("--zero")) {
+            flags.add("--zero");
+        }
+        String[] worker = flags.toArray(String[]::new);
         String expected = finalDigest(run("uninterrupted", 2, worker).output());
         List<String> args = new ArrayList<>(List.of("--nproc-per-node", "2", "--max-restarts", "1", "--run-dir",
                 tmp.resolve("restarted").toString(), TrainingWorker.class.getName()));
@@ -209,6 +218,31 @@ class DistributedTrainingTest {
             assertTrue(out.contains("failed first: exit code 137"), out);
             assertTrue(out.matches("(?s).*\\[rank 0] resuming from .*checkpoint-0*(8|16)\\.tyck.*"), out);
             assertEquals(expected, finalDigest(out), out);
+        }
+    }
+
+    private static String lastMatch(String output, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(output);
+        String last = null;
+        while (m.find()) {
+            last = m.group(1);
+        }
+        assertTrue(last != null, "no line matching " + regex + " in:\n" + output);
+        return last;
+    }
+
+    /** ZeRO-1 state written by 2 ranks, resumed by 4 and by 1: resharded, then gathered again, it is bit-identical. */
+    @Test
+    void aShardedCheckpointResumesOntoOtherWorldSizesWithTheSameState() throws Exception {
+        String[] worker = {"--batch", "8", "--samples", "256", "--epochs", "1", "--checkpoint-every", "8", "--optimizer", "adamw", "--zero"};
+        String written = run("resharded", 2, worker).output();
+        String saved = lastMatch(written, "\\[rank 0] checkpoint .* written \\(step 16, adamw state crc32 ([0-9a-f]+)\\)");
+        assertEquals(saved, lastMatch(written, "\\[rank 0] final optimizer state crc32 ([0-9a-f]+)"));
+        for (int n : new int[] {4, 1}) {
+            String resumed = run("resharded", n, worker).output(); // the same run directory: its checkpoints
+            assertEquals(saved, lastMatch(resumed, "\\[rank 0] resuming from .*checkpoint-0*16\\.tyck \\(epoch 2, step 16, adamw state crc32 ([0-9a-f]+)\\)"));
+            assertEquals(saved, lastMatch(resumed, "\\[rank 0] final optimizer state crc32 ([0-9a-f]+)"),
+                    "the state spread over " + n + " rank(s) and gathered again");
         }
     }
 

@@ -38,6 +38,7 @@ import java.util.StringJoiner;
  * prints {@code step S digest D} after each step; rank 0 writes all parameters to {@code --out}.
  * Arguments: --batch B --epochs E --samples N [--lr L] [--accumulate K] [--no-overlap] [--fp16] [--copy-gradients] [--checkpoint-every C]
  * [--optimizer adam|adamw] (Trainyard's fused Adam or AdamW, warm-up then cosine over the run, clipping at norm 1, instead of DJL's SGD)
+ * [--zero] (optimizer state sharded over the ranks: ZeRO-1). At the end rank 0 prints the CRC32 of the optimizer state, gathered.
  * [--step-delay-ms T] [--poison-rank R --poison-step S [--fail-on-nonfinite]] [--out FILE]
  */
 public final class TrainingWorker {
@@ -90,7 +91,7 @@ public final class TrainingWorker {
                 long total = (long) epochs * (samples / (batch * pg.worldSize())) / accumulate;
                 LearningRateSchedule schedule = LearningRateSchedule.warmupCosine(0.01, total / 4, total, 0.1);
                 options = options.withOptimizer(optimizer.equals("adamw") ? Adam.adamW(schedule, 0.9, 0.999, 1e-8, 0.01)
-                        : Adam.adam(schedule, 0.9, 0.999, 1e-8, 0.001)).withGradientClipping(1.0);
+                        : Adam.adam(schedule, 0.9, 0.999, 1e-8, 0.001)).withGradientClipping(1.0).withShardedOptimizer(a.contains("--zero"));
             }
             try (DistributedTrainer trainer = new DistributedTrainer(model, config, pg, options)) {
                 trainer.initialize(new Shape(1, 24));
@@ -112,6 +113,10 @@ public final class TrainingWorker {
                         }
                     }
                     Files.writeString(Path.of(value(a, "--out", "")), out.toString());
+                }
+                var state = trainer.optimizerStateForCheckpoint(); // a collective with --zero: every rank calls it
+                if (state != null && pg.rank() == 0) {
+                    System.out.printf("final optimizer state crc32 %x%n", state.crc32());
                 }
                 System.out.printf("final digest %016x after %d steps%n", trainer.parameterDigest(), trainer.stepCount());
             }

@@ -14,19 +14,24 @@ public final class GradientNorm {
 
     /** L2 norm over the first {@code counts[b]} floats of every {@code grads[b]}. */
     public double of(FloatBuffer[] grads, int[] counts) {
+        return Math.sqrt(sumOfSquares(grads, counts));
+    }
+
+    /** The squared norm: what ranks holding disjoint shards add up before taking the root. */
+    public double sumOfSquares(FloatBuffer[] grads, int[] counts) {
         double sum = 0;
         for (int b = 0; b < grads.length; b++) {
             for (int off = 0; off < counts[b]; off += tile.length) {
                 int len = Math.min(tile.length, counts[b] - off);
                 grads[b].get(off, tile, 0, len);
-                sum += sumOfSquares(tile, len);
+                sum += tileSumOfSquares(tile, len);
             }
         }
-        return Math.sqrt(sum);
+        return sum;
     }
 
     /** Eight independent sums: a single running sum would wait on each addition's latency. */
-    private static double sumOfSquares(float[] t, int len) {
+    private static double tileSumOfSquares(float[] t, int len) {
         float a0 = 0;
         float a1 = 0;
         float a2 = 0;

@@ -14,6 +14,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.zip.CRC32;
 
@@ -125,11 +128,12 @@ final class CheckpointReader {
         }
         String kind = readName();
         long steps = readLong();
-        int buckets = readInt();
         int slots = readInt();
-        int[] counts = new int[buckets];
-        for (int b = 0; b < buckets; b++) {
-            counts[b] = readInt();
+        int count = readInt();
+        Map<String, Integer> saved = new LinkedHashMap<>();
+        for (int i = 0; i < count; i++) {
+            String name = readName();
+            saved.put(name, readInt());
         }
         if (optimizer == null) {
             if (apply) {
@@ -137,14 +141,17 @@ final class CheckpointReader {
             }
             return null;
         }
-        String mismatch = optimizer.mismatch(kind, counts, slots);
+        String mismatch = optimizer.mismatch(kind, saved, slots);
         if (mismatch != null || !apply) {
             return mismatch;
         }
         optimizer.setSteps(steps);
-        for (int b = 0; b < buckets; b++) {
+        Map<String, OptimizerState.Slice> where = new HashMap<>();
+        optimizer.parameters().forEach(p -> where.put(p.name(), p));
+        for (String name : saved.keySet()) {
+            OptimizerState.Slice p = where.get(name);
             for (int s = 0; s < slots; s++) {
-                readFloats(optimizer.slot(b, s));
+                readFloats(optimizer.slot(p.bucket(), s), p.offset(), p.count());
             }
         }
         return null;
@@ -206,10 +213,10 @@ final class CheckpointReader {
         }
     }
 
-    private void readFloats(float[] dst) throws IOException {
-        for (int off = 0; off < dst.length; ) {
+    private void readFloats(float[] dst, int from, int count) throws IOException {
+        for (int off = from; off < from + count; ) {
             fill(Float.BYTES);
-            int n = Math.min(dst.length - off, buf.remaining() / Float.BYTES);
+            int n = Math.min(from + count - off, buf.remaining() / Float.BYTES);
             buf.asFloatBuffer().get(dst, off, n);
             buf.position(buf.position() + n * Float.BYTES);
             off += n;

@@ -19,8 +19,9 @@ import java.util.zip.CRC32;
  * heap buffer, parameter bytes straight from the tensors' memory to the file, so neither the
  * model's size nor the 2 GiB limit of a Java array bounds what can be saved. Layout (big-endian):
  * magic, epoch, batches done, step; the parameter count, then per parameter its name, byte count
- * and raw bytes; a flag and, when set, the optimizer's kind, update count, bucket and slot counts,
- * bucket sizes and state floats; finally the CRC32 of everything before it.
+ * and raw bytes; a flag and, when set, the optimizer's kind, update count, state arrays per
+ * parameter, and per parameter its name and float count, then its state floats slot by slot (per
+ * parameter, not per bucket, so any bucketing can load it); finally the CRC32 of everything before it.
  */
 final class CheckpointWriter implements Closeable {
     static final byte[] MAGIC = "TYCK0002".getBytes(StandardCharsets.US_ASCII);
@@ -69,17 +70,18 @@ final class CheckpointWriter implements Closeable {
         }
         writeName(state.kind());
         room(16);
-        small.putLong(state.steps()).putInt(state.buckets()).putInt(state.slotsPerBucket());
-        for (int b = 0; b < state.buckets(); b++) {
+        small.putLong(state.steps()).putInt(state.slotsPerBucket()).putInt(state.parameters().size());
+        for (OptimizerState.Slice p : state.parameters()) {
+            writeName(p.name());
             room(4);
-            small.putInt(state.count(b));
+            small.putInt(p.count());
         }
-        for (int b = 0; b < state.buckets(); b++) {
+        for (OptimizerState.Slice p : state.parameters()) {
             for (int s = 0; s < state.slotsPerBucket(); s++) {
-                float[] values = state.slot(b, s);
-                for (int off = 0; off < values.length; ) {
+                float[] values = state.slot(p.bucket(), s);
+                for (int off = p.offset(); off < p.offset() + p.count(); ) {
                     room(4);
-                    int n = Math.min(values.length - off, small.remaining() / Float.BYTES);
+                    int n = Math.min(p.offset() + p.count() - off, small.remaining() / Float.BYTES);
                     small.asFloatBuffer().put(values, off, n);
                     small.position(small.position() + n * Float.BYTES);
                     off += n;

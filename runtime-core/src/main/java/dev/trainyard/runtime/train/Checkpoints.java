@@ -68,6 +68,8 @@ public final class Checkpoints {
             for (Path old : all.subList(Math.min(keep, all.size()), all.size())) {
                 Files.deleteIfExists(old);
             }
+            log.accept("checkpoint " + target + " written (step " + state.step()
+                    + (optimizer != null ? ", " + optimizer.kind() + " state crc32 " + Long.toHexString(optimizer.crc32()) : "") + ")");
             return target;
         } catch (IOException | RuntimeException e) {
             try {
@@ -103,7 +105,8 @@ public final class Checkpoints {
                 if (problem == null) {
                     CheckpointReader.read(p, block, optimizer, true, log);
                     TrainingState state = CheckpointReader.state(p);
-                    log.accept("resuming from " + p + " (epoch " + (state.epoch() + 1) + ", step " + state.step() + ")");
+                    log.accept("resuming from " + p + " (epoch " + (state.epoch() + 1) + ", step " + state.step()
+                            + (optimizer != null ? ", " + optimizer.kind() + " state crc32 " + Long.toHexString(optimizer.crc32()) : "") + ")");
                     return Optional.of(state);
                 }
                 log.accept("checkpoint " + p + " is unusable (" + problem + "); falling back to the previous one");

@@ -21,11 +21,13 @@ import java.util.Optional;
  * @param optimizer         how parameters are updated: a Trainyard fused optimizer, DJL's optimizer from the
  *                          training config mapped onto one where its settings can be read, or DJL's own path
  * @param maxGradNorm       clip gradients to this global L2 norm before the update (0: no clipping; fused optimizers only)
+ * @param shardedOptimizer  ZeRO-1: each rank keeps optimizer state for 1/N of the parameters (fused optimizers only)
  */
 public record DistributedOptions(long bucketBytes, long firstBucketBytes, boolean overlap, int stages,
                                  DataType compression, int accumulationSteps, Optional<Path> metricsFile,
                                  NonFinitePolicy nonFinite, boolean gradientAsBucketView,
-                                 OptimizerChoice optimizer, double maxGradNorm) {
+                                 OptimizerChoice optimizer, double maxGradNorm,
+                                 boolean shardedOptimizer) {
 
     public DistributedOptions {
         if (bucketBytes < 4096 || firstBucketBytes < 4096) {
@@ -44,57 +46,65 @@ public record DistributedOptions(long bucketBytes, long firstBucketBytes, boolea
 
     public static DistributedOptions defaults() {
         return new DistributedOptions(25L << 20, 1L << 20, true, 4, DataType.FLOAT32, 1, Optional.empty(), NonFinitePolicy.SKIP_STEP, true,
-                OptimizerChoice.FROM_CONFIG, 0);
+                OptimizerChoice.FROM_CONFIG, 0, false);
     }
 
     public DistributedOptions withBucketBytes(long bytes) {
-        return new DistributedOptions(bytes, Math.min(firstBucketBytes, bytes), overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
+        return new DistributedOptions(bytes, Math.min(firstBucketBytes, bytes), overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm, shardedOptimizer);
     }
 
     public DistributedOptions withFirstBucketBytes(long bytes) {
-        return new DistributedOptions(bucketBytes, bytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
+        return new DistributedOptions(bucketBytes, bytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm, shardedOptimizer);
     }
 
     public DistributedOptions withOverlap(boolean on) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, on, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, on, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm, shardedOptimizer);
     }
 
     public DistributedOptions withStages(int k) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, k, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, k, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm, shardedOptimizer);
     }
 
     public DistributedOptions withCompression(DataType wire) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, wire, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, wire, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm, shardedOptimizer);
     }
 
     public DistributedOptions withAccumulationSteps(int k) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, k, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, k, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm, shardedOptimizer);
     }
 
     public DistributedOptions withMetricsFile(Path file) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, Optional.of(file), nonFinite, gradientAsBucketView, optimizer, maxGradNorm);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, Optional.of(file), nonFinite, gradientAsBucketView, optimizer, maxGradNorm, shardedOptimizer);
     }
 
     public DistributedOptions withNonFinitePolicy(NonFinitePolicy policy) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, policy, gradientAsBucketView, optimizer, maxGradNorm);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, policy, gradientAsBucketView, optimizer, maxGradNorm, shardedOptimizer);
     }
 
     /** Update parameters with this fused optimizer (CPU, gradients as bucket views) whatever the training config says. */
     public DistributedOptions withOptimizer(FusedOptimizer fused) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, OptimizerChoice.of(fused), maxGradNorm);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, OptimizerChoice.of(fused), maxGradNorm, shardedOptimizer);
     }
 
     /** Keep DJL's own optimizer path (per parameter; its state is not in checkpoints). */
     public DistributedOptions withDjlOptimizer() {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, OptimizerChoice.DJL, maxGradNorm);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, OptimizerChoice.DJL, maxGradNorm, shardedOptimizer);
     }
 
     /** Clip gradients to this global L2 norm before each update, as {@code clip_grad_norm_} does (0: off). */
     public DistributedOptions withGradientClipping(double maxNorm) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxNorm);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxNorm, shardedOptimizer);
+    }
+
+    /**
+     * ZeRO-1: gradients are reduce-scattered, each rank updates and keeps optimizer state for its
+     * shard of every bucket only, and the parameters are all-gathered (fused optimizers on CPU).
+     */
+    public DistributedOptions withShardedOptimizer(boolean on) {
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, gradientAsBucketView, optimizer, maxGradNorm, on);
     }
 
     public DistributedOptions withGradientAsBucketView(boolean view) {
-        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, view, optimizer, maxGradNorm);
+        return new DistributedOptions(bucketBytes, firstBucketBytes, overlap, stages, compression, accumulationSteps, metricsFile, nonFinite, view, optimizer, maxGradNorm, shardedOptimizer);
     }
 }

@@ -19,12 +19,10 @@ import dev.trainyard.runtime.ProcessGroup;
 import dev.trainyard.runtime.RunEvents;
 import dev.trainyard.runtime.Tracing;
 import dev.trainyard.runtime.optim.FusedOptimizer;
-import dev.trainyard.runtime.optim.GradientNorm;
 import dev.trainyard.runtime.optim.OptimizerState;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,11 +67,8 @@ public class DistributedTrainer extends Trainer {
     private long skippedSteps;
     private boolean noSync;
     private StepClock clock;
-    /** Null on DJL's optimizer path. */
-    private FusedOptimizer fused;
-    private OptimizerState optimizerState;
-    private FlatParameters flatParameters;
-    private final GradientNorm gradientNorm = new GradientNorm();
+    /** The fused update and its state; null on DJL's optimizer path. */
+    private FusedStep fused;
     private final PeakMemory peakMemory = new PeakMemory();
 
     public DistributedTrainer(Model model, TrainingConfig config, ProcessGroup group, DistributedOptions options) {
@@ -111,10 +106,25 @@ public class DistributedTrainer extends Trainer {
         ParameterSync.broadcastFromRank0(block, group.communicator());
         boolean checkFinite = options.nonFinite() != NonFinitePolicy.OFF;
         Device device = getDevices()[0];
-        buckets = options.gradientAsBucketView() && !device.isGpu()
-                ? new ViewGradientBuckets(plan, group.communicator(), group.worldSize(), options.compression(), checkFinite, getManager())
+        boolean hostBuckets = options.gradientAsBucketView() && !device.isGpu();
+        FusedOptimizer optimizer = chooseOptimizer(device, hostBuckets);
+        ShardLayout shards = null;
+        if (options.shardedOptimizer()) {
+            if (optimizer == null) {
+                throw new IllegalArgumentException("a sharded optimizer (ZeRO-1) needs a fused optimizer on host buckets "
+                        + "(DistributedOptions.withOptimizer, CPU, gradients as bucket views)");
+            }
+            shards = group.worldSize() > 1 ? ShardLayout.of(plan, group.rank(), group.worldSize()) : null;
+        }
+        buckets = hostBuckets
+                ? new ViewGradientBuckets(plan, group.communicator(), group.worldSize(), options.compression(), checkFinite, getManager(), shards)
                 : new CopiedGradientBuckets(plan, group.communicator(), group.worldSize(), checkFinite, getManager(), device);
-        chooseOptimizer(plan, device);
+        if (optimizer != null) {
+            fused = new FusedStep(optimizer, plan, shards, group.communicator(), options.maxGradNorm());
+            say("optimizer: Trainyard's fused " + optimizer.describe() + (options.maxGradNorm() > 0 ? ", gradients clipped to norm "
+                    + options.maxGradNorm() : "") + (shards != null ? ", state sharded over " + group.worldSize() + " ranks (ZeRO-1)" : ""));
+            RunEvents.metric("optimizer_state_bytes", fused.stateBytes());
+        }
         stageInputs = new NDList[stages.count()];
         stageOutputs = new NDList[stages.count()];
         metricsFile().ifPresent(f -> {
@@ -133,7 +143,7 @@ public class DistributedTrainer extends Trainer {
      * on host buckets, so on a GPU or with copied gradients DJL's path stays, and the user is told
      * what that costs.
      */
-    private void chooseOptimizer(BucketPlan plan, Device device) {
+    private FusedOptimizer chooseOptimizer(Device device, boolean hostBuckets) {
         OptimizerChoice choice = options.optimizer();
         FusedOptimizer wanted = choice.fused().orElse(null);
         String why = null;
@@ -145,11 +155,11 @@ public class DistributedTrainer extends Trainer {
             why = m.notMapped() == null ? null : "DJL's " + (djl == null ? "optimizer" : djl.getClass().getSimpleName())
                     + " stays on DJL's path because " + m.notMapped();
             if (wanted != null) {
-                say("the config's DJL " + djl.getClass().getSimpleName() + " runs as Trainyard's fused " + wanted.describe()
-                        + ": one pass per bucket, PyTorch's formulas, its state saved in checkpoints");
+                say("the config's DJL " + djl.getClass().getSimpleName() + " runs as Trainyard's fused optimizer with PyTorch's formulas"
+                        + " (one pass per bucket, its state saved in checkpoints)");
             }
         }
-        if (wanted != null && (device.isGpu() || buckets.hostGradients() == null)) {
+        if (wanted != null && !hostBuckets) {
             String where = device.isGpu() ? "on " + device : "with copied gradient buckets";
             if (choice.fused().isPresent()) {
                 throw new IllegalArgumentException("fused optimizers update host buckets; " + where
@@ -165,15 +175,8 @@ public class DistributedTrainer extends Trainer {
             if (options.maxGradNorm() > 0) {
                 throw new IllegalArgumentException("gradient clipping by norm needs a fused optimizer (DistributedOptions.withOptimizer)");
             }
-            return;
         }
-        fused = wanted;
-        flatParameters = new FlatParameters(plan);
-        optimizerState = fused.newState(flatParameters.counts());
-        if (choice.fused().isPresent()) {
-            say("optimizer: Trainyard's fused " + fused.describe() + (options.maxGradNorm() > 0 ? ", gradients clipped to norm " + options.maxGradNorm() : ""));
-        }
-        RunEvents.metric("optimizer_state_bytes", optimizerState.bytes());
+        return wanted;
     }
 
     private void say(String line) {
@@ -219,8 +222,9 @@ public class DistributedTrainer extends Trainer {
     public TrainingState resume(Checkpoints checkpoints) {
         setUp();
         long[] s = new long[4];
+        OptimizerState loaded = fused == null ? null : fused.newFullState();
         if (group.rank() == 0) {
-            checkpoints.loadNewest(getModel().getBlock(), optimizerState).ifPresent(st -> {
+            checkpoints.loadNewest(getModel().getBlock(), loaded).ifPresent(st -> {
                 s[0] = 1;
                 s[1] = st.epoch();
                 s[2] = st.batchesDone();
@@ -232,33 +236,20 @@ public class DistributedTrainer extends Trainer {
             return TrainingState.START;
         }
         ParameterSync.broadcastFromRank0(getModel().getBlock(), group.communicator());
-        if (optimizerState != null) {
-            broadcastOptimizerState();
+        if (fused != null) {
+            fused.restore(loaded);
         }
         steps = s[3];
         return new TrainingState((int) s[1], s[2], s[3]);
     }
 
-    /** Rank 0's optimizer state (moments, update count) to every rank: unsharded, all ranks hold the same. */
-    private void broadcastOptimizerState() {
-        long[] count = {optimizerState.steps()};
-        group.communicator().broadcast(count, 0);
-        optimizerState.setSteps(count[0]);
-        for (int b = 0; b < optimizerState.buckets(); b++) {
-            for (int k = 0; k < optimizerState.slotsPerBucket(); k++) {
-                group.communicator().broadcast(optimizerState.slot(b, k), 0);
-            }
-        }
-    }
-
-    /** The fused optimizer's state (saved with checkpoints), or null on DJL's optimizer path. */
-    public OptimizerState optimizerState() {
-        return optimizerState;
-    }
-
-    /** The fused optimizer, or null on DJL's path. */
-    public FusedOptimizer fusedOptimizer() {
-        return fused;
+    /**
+     * The fused optimizer's state in the unsharded layout, for a checkpoint; null on DJL's
+     * optimizer path. With a sharded optimizer this is a collective: every rank calls it at the
+     * same step ({@link TrainingLoop} does).
+     */
+    public OptimizerState optimizerStateForCheckpoint() {
+        return fused == null ? null : fused.stateForCheckpoint();
     }
 
     @Override
@@ -373,23 +364,13 @@ public class DistributedTrainer extends Trainer {
         if (skip) {
             skipNonFiniteStep();
         } else if (fused != null) {
-            fusedStep();
+            fused.step(buckets);
         } else {
             super.step();
         }
         long t1 = System.nanoTime();
         last = clock.stepped(steps, awaitStart, t0, t1, buckets, group.worldSize() > 1 ? buckets.bytesPerStep() : 0, skip);
         writeMetrics(last);
-    }
-
-    /** Clips by the global norm if asked, then updates every bucket in one pass and zeroes its gradients. */
-    private void fusedStep() {
-        FloatBuffer[] grads = buckets.hostGradients();
-        float scale = 1f;
-        if (options.maxGradNorm() > 0) {
-            scale = GradientNorm.clipScale(gradientNorm.of(grads, optimizerState.counts()), options.maxGradNorm());
-        }
-        fused.step(flatParameters.buckets(), grads, optimizerState, scale);
     }
 
     /**

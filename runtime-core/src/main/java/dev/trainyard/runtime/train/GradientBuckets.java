@@ -42,6 +42,14 @@ interface GradientBuckets {
      */
     FloatBuffer[] hostGradients();
 
+    /**
+     * Sharded (ZeRO-1) buckets: the squared L2 norm of every rank's averaged shard summed, found in
+     * {@link #awaitAll}; NaN for buckets all-reduced whole (their {@link #hostGradients} hold it all).
+     */
+    default double shardedSquaredNorm() {
+        return Double.NaN;
+    }
+
     /** Bytes one step all-reduces. */
     long bytesPerStep();
 

@@ -5,6 +5,7 @@ import ai.djl.training.dataset.Batch;
 import ai.djl.training.dataset.RandomAccessDataset;
 import ai.djl.translate.TranslateException;
 import dev.trainyard.runtime.RunEvents;
+import dev.trainyard.runtime.optim.OptimizerState;
 import java.io.IOException;
 import java.util.Optional;
 
@@ -83,25 +84,29 @@ public final class TrainingLoop {
                 trainer.step();
                 batch.close();
                 TrainingState now = new TrainingState(epoch, ++batches, ++step);
-                if (writer && checkpoints.isPresent() && checkpointEvery > 0 && step % checkpointEvery == 0) {
-                    save(now);
+                if (checkpoints.isPresent() && checkpointEvery > 0 && step % checkpointEvery == 0) {
+                    save(now, writer);
                 }
                 onStep.accept(now);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             trainer.notifyListeners(listener -> listener.onEpoch(trainer));
             RunEvents.epoch(epoch, seconds, samples);
-            if (writer && checkpoints.isPresent()) {
-                save(new TrainingState(epoch + 1, 0, step));
+            if (checkpoints.isPresent()) {
+                save(new TrainingState(epoch + 1, 0, step), writer);
             }
             onEpoch.accept(epoch, seconds, samples);
         }
         return new TrainingState(epochs, 0, step);
     }
 
-    private void save(TrainingState state) throws IOException {
+    /** Every rank calls this at the same steps (a sharded optimizer gathers its state first); rank 0 writes. */
+    private void save(TrainingState state, boolean writer) throws IOException {
         long t0 = System.nanoTime();
-        checkpoints.get().save(state, trainer.getModel().getBlock(), trainer.optimizerState());
+        OptimizerState optimizer = trainer.optimizerStateForCheckpoint();
+        if (writer) {
+            checkpoints.get().save(state, trainer.getModel().getBlock(), optimizer);
+        }
         RunEvents.span("checkpoint", t0, System.nanoTime());
     }
 }

@@ -91,6 +91,8 @@ class CheckpointsTest {
                 f.seek(f.length() / 2);
                 f.write(f.read() ^ 0xff);
             }
+            assertTrue(log.get(1).contains("checkpoint-000000000009.tyck written (step 9)"), log.toString());
+            log.clear();
             assertEquals(Optional.of(new TrainingState(0, 5, 5)), cps.loadNewest(b.getBlock()));
             assertTrue(log.get(0).contains("checksum mismatch") && log.get(0).contains("falling back"), log.toString());
             try (RandomAccessFile f = new RandomAccessFile(newest.toFile(), "rw")) {
@@ -109,6 +111,7 @@ class CheckpointsTest {
         try (Model a = model(8); Model other = model(16)) {
             float[] before = params(other.getBlock());
             cps.save(new TrainingState(0, 1, 1), a.getBlock());
+            log.clear();
             assertEquals(Optional.empty(), cps.loadNewest(other.getBlock()), "nothing usable: a fresh start");
             assertTrue(log.get(0).contains("belongs to another model") && log.get(0).contains("falling back"), log.toString());
             assertArrayEquals(before, params(other.getBlock()), "nothing half-loaded");
@@ -117,6 +120,7 @@ class CheckpointsTest {
             int[] counts = counts(a.getBlock());
             OptimizerState adam = Adam.adam(LearningRateSchedule.constant(1e-3), 0.9, 0.999, 1e-8, 0).newState(counts);
             cps.save(new TrainingState(0, 2, 2), a.getBlock(), adam);
+            log.clear();
             OptimizerState sgd = new Sgd(LearningRateSchedule.constant(0.1), 0.9, 0, false, 0).newState(counts);
             assertEquals(Optional.of(new TrainingState(0, 1, 1)), cps.loadNewest(a.getBlock(), sgd), "the older file has no optimizer state: usable");
             assertTrue(log.get(0).contains("holds adam state and this run uses momentum"), log.toString());
