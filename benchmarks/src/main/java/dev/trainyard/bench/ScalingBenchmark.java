@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "scaling", mixinStandardHelpOptions = true, description = "Training throughput and scaling efficiency.")
 public final class ScalingBenchmark implements Callable<Integer> {
-    @Option(names = "--model", description = "mlp or cnn (default: ${DEFAULT-VALUE})")
+    @Option(names = "--model", description = "mlp, mlp-wide (20 M parameters) or cnn (default: ${DEFAULT-VALUE})")
     String model = "mlp";
     @Option(names = "--nproc", split = ",", description = "world sizes (default: 1,2)")
     int[] nproc = {1, 2};
@@ -47,6 +47,8 @@ public final class ScalingBenchmark implements Callable<Integer> {
     String optimizer = "adam";
     @Option(names = "--ceiling", description = "add a row per world size N > 1: N independent plain DJL processes at once (no communication)")
     boolean ceiling;
+    @Option(names = "--zero", description = "add a row per world size N > 1: Trainyard with its optimizer state sharded over the workers (ZeRO-1)")
+    boolean zero;
     @Option(names = "--no-overlap", description = "Trainyard all-reduces after the whole backward")
     boolean noOverlap;
     @Option(names = "--link", description = "run each worker on its own simulated host, links shaped to this rate (e.g. 1gbit; root only)")
@@ -74,6 +76,9 @@ public final class ScalingBenchmark implements Callable<Integer> {
         if (!optimizer.equals("sgd") && !optimizer.equals("adam")) {
             throw new IllegalArgumentException("--optimizer takes sgd or adam, got '" + optimizer + "'");
         }
+        if (zero && Arrays.stream(nproc).noneMatch(n -> n > 1)) {
+            throw new IllegalArgumentException("--zero shards the optimizer state over workers: give --nproc a world size above 1");
+        }
         boolean ddp = compare.contains("torch-ddp");
         if (ddp && GlooPeer.unavailableReason() != null) {
             System.out.println("# --compare torch-ddp skipped: " + GlooPeer.unavailableReason());
@@ -91,6 +96,10 @@ public final class ScalingBenchmark implements Callable<Integer> {
                     TrainingRuns where = n == 1 ? local : on;
                     System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): trainyard...%n", rep + 1, repeat, n);
                     runs.computeIfAbsent("trainyard/" + n, k -> new ArrayList<>()).add(where.trainyard(n, !noOverlap));
+                    if (zero && n > 1) {
+                        System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): trainyard, ZeRO-1...%n", rep + 1, repeat, n);
+                        runs.computeIfAbsent("zero1/" + n, k -> new ArrayList<>()).add(where.trainyard(n, !noOverlap, true));
+                    }
                     if (n == 1 && compare.contains("djl")) {
                         // right after one Trainyard worker: the pair compared is measured minutes apart otherwise, and the machine drifts
                         plainDjl(local, rep, runs);
@@ -179,6 +188,16 @@ public final class ScalingBenchmark implements Callable<Integer> {
             System.out.println("# torch-ddp peer: " + peer + (peer.contains("openblas") ? ""
                     : " (reference BLAS is slow; for a fair peer: apt-get install libopenblas0-pthread)"));
         }
+        for (Row r : rows) {
+            if (r.breakdown().length >= 9 && (r.system().equals("trainyard") || r.system().equals("zero1"))) {
+                System.out.printf(Locale.ROOT, "# %s/%d: optimizer state %.1f MiB per rank, peak RSS of rank 0 %.0f MiB%n", r.system(), r.workers(),
+                        r.breakdown()[7] / (1 << 20), r.breakdown()[8] / (1 << 20));
+            }
+        }
+        rows.stream().filter(r -> r.system().equals("zero1")).forEach(z -> rows.stream()
+                .filter(t -> t.system().equals("trainyard") && t.workers() == z.workers())
+                .forEach(t -> System.out.printf(Locale.ROOT, "# %d workers: ZeRO-1 / unsharded samples/s = %.3f%n", z.workers(),
+                        z.samplesPerSecond() / t.samplesPerSecond())));
         double djl = base(rows, "djl");
         if (!Double.isNaN(djl)) {
             System.out.printf(Locale.ROOT, "# 1 worker: trainyard / plain DJL Trainer samples/s = %.3f%n", base(rows, "trainyard") / djl);
@@ -216,6 +235,9 @@ public final class ScalingBenchmark implements Callable<Integer> {
             if (r.breakdown().length >= 6) {
                 sb.append(String.format(Locale.ROOT, ",\"data_wait_s\":%.6f,\"forward_s\":%.6f,\"backward_s\":%.6f,\"exposed_comm_s\":%.6f,"
                         + "\"optimizer_s\":%.6f", r.breakdown()[1], r.breakdown()[2], r.breakdown()[3], r.breakdown()[4], r.breakdown()[5]));
+            }
+            if (r.breakdown().length >= 9) {
+                sb.append(String.format(Locale.ROOT, ",\"optimizer_state_bytes_per_rank\":%.0f,\"peak_rss_bytes_rank0\":%.0f", r.breakdown()[7], r.breakdown()[8]));
             }
             sb.append(",\"samples_per_s_each_repeat\":").append(Arrays.toString(r.samplesPerSecondEachRepeat()));
             sb.append('}');

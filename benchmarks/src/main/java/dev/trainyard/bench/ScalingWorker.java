@@ -30,8 +30,9 @@ import java.util.Locale;
  * in-memory random tensor (the same data path as the PyTorch DDP peer, so the comparison measures
  * training, not data loading). {@code --mode trainyard} runs under the launcher with a
  * DistributedTrainer; {@code --mode djl} is a plain DJL Trainer in one process, the baseline.
- * Rank 0 prints {@code RESULT samples_per_s step_s data_wait_s forward_s backward_s exposed_comm_s optimizer_s comm_s}.
- * Arguments: --mode M --model mlp|cnn --batch B --steps S --warmup W --threads T --optimizer sgd|adam [--no-overlap]
+ * Rank 0 prints {@code RESULT samples_per_s step_s data_wait_s forward_s backward_s exposed_comm_s optimizer_s comm_s
+ * optimizer_state_bytes peak_rss_bytes} (the last two of rank 0; state 0 where DJL's optimizer keeps it out of reach).
+ * Arguments: --mode M --model mlp|cnn --batch B --steps S --warmup W --threads T --optimizer sgd|adam [--no-overlap] [--zero]
  * [--first-bucket-bytes N]
  * [--start-together DIR N]: the timed steps start once N processes (the ceiling row's independent
  * plain-DJL processes) have finished their warm-up, so they really run at the same time.
@@ -110,15 +111,27 @@ public final class ScalingWorker {
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 if (rank == 0) {
-                    System.out.printf(Locale.ROOT, "RESULT %.3f %.6f %.6f %.6f %.6f %.6f %.6f %.6f%n", (double) steps * batch * world / seconds,
-                            seconds / steps, sums[1] / steps, sums[2] / steps, sums[3] / steps, sums[4] / steps, sums[5] / steps, sums[6] / steps);
+                    long stateBytes = trainer instanceof DistributedTrainer dt ? dt.optimizerStateBytes() : 0;
+                    System.out.printf(Locale.ROOT, "RESULT %.3f %.6f %.6f %.6f %.6f %.6f %.6f %.6f %d %d%n", (double) steps * batch * world / seconds,
+                            seconds / steps, sums[1] / steps, sums[2] / steps, sums[3] / steps, sums[4] / steps, sums[5] / steps, sums[6] / steps,
+                            stateBytes, peakRssBytes());
                 }
             }
         }
     }
 
+    /** VmHWM from /proc/self/status: the process's peak resident memory, native tensors included; -1 where unreadable. */
+    private static long peakRssBytes() {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmHWM:"))
+                    .mapToLong(l -> Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024).findFirst().orElse(-1);
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
     private static DistributedOptions options(List<String> a) {
-        DistributedOptions o = DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap"));
+        DistributedOptions o = DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap")).withShardedOptimizer(a.contains("--zero"));
         String first = value(a, "--first-bucket-bytes", null);
         return first == null ? o : o.withFirstBucketBytes(Long.parseLong(first));
     }

@@ -48,10 +48,18 @@ final class TrainingRuns {
 
     /** Trainyard under its real launcher: one launcher for all workers, or one per simulated host. */
     double[] trainyard(int n, boolean overlap) throws IOException, InterruptedException {
+        return trainyard(n, overlap, false);
+    }
+
+    /** ... with the optimizer state sharded over the workers (ZeRO-1) when {@code zero}. */
+    double[] trainyard(int n, boolean overlap, boolean zero) throws IOException, InterruptedException {
         List<String> worker = new ArrayList<>(List.of(ScalingWorker.class.getName(), "--mode", "trainyard"));
         worker.addAll(setup.args());
         if (!overlap) {
             worker.add("--no-overlap");
+        }
+        if (zero) {
+            worker.add("--zero");
         }
         return result(Launches.rank0Lines(n, worker, cluster), "RESULT ");
     }

@@ -40,7 +40,7 @@ import picocli.CommandLine.Option;
 public final class FashionMnist implements Callable<Integer> {
     @Option(names = "--epochs", defaultValue = "2")
     int epochs;
-    @Option(names = "--model", defaultValue = "mlp", description = "mlp or cnn")
+    @Option(names = "--model", defaultValue = "mlp", description = "mlp, mlp-wide (20 M parameters) or cnn")
     String model;
     @Option(names = "--batch-size", defaultValue = "64", description = "per rank")
     int batchSize;

@@ -18,7 +18,8 @@ public final class Models {
         return switch (kind.toLowerCase(Locale.ROOT)) {
             case "mlp" -> mlp();
             case "cnn" -> cnn();
-            default -> throw new IllegalArgumentException("unknown model '" + kind + "'; choose mlp or cnn");
+            case "mlp-wide" -> wideMlp();
+            default -> throw new IllegalArgumentException("unknown model '" + kind + "'; choose mlp, mlp-wide or cnn");
         };
     }
 
@@ -32,6 +33,14 @@ public final class Models {
         return new SequentialBlock()
                 .add(Linear.builder().setUnits(256).build()).add(Activation::relu)
                 .add(Linear.builder().setUnits(128).build()).add(Activation::relu)
+                .add(Linear.builder().setUnits(10).build());
+    }
+
+    /** 784-4096-4096-10 with ReLU: 20.0 M parameters, for memory and bandwidth at a size where they matter. */
+    public static SequentialBlock wideMlp() {
+        return new SequentialBlock()
+                .add(Linear.builder().setUnits(4096).build()).add(Activation::relu)
+                .add(Linear.builder().setUnits(4096).build()).add(Activation::relu)
                 .add(Linear.builder().setUnits(10).build());
     }
 

@@ -252,6 +252,11 @@ public class DistributedTrainer extends Trainer {
         return fused == null ? null : fused.stateForCheckpoint();
     }
 
+    /** Bytes of optimizer state this rank holds (1/N of it with a sharded optimizer); 0 on DJL's path, whose state is out of reach. */
+    public long optimizerStateBytes() {
+        return fused == null ? 0 : fused.stateBytes();
+    }
+
     @Override
     public NDList forward(NDList data, NDList labels) {
         setUp();
