@@ -58,6 +58,8 @@ public final class FashionMnist implements Callable<Integer> {
     Double weightDecay;
     @Option(names = "--clip-norm", defaultValue = "0", description = "clip gradients to this global L2 norm (0: off)")
     double clipNorm;
+    @Option(names = "--zero", defaultValue = "0", description = "1: shard the optimizer state over the workers (ZeRO-1); 0: every worker holds all of it")
+    int zero;
     @Option(names = "--seed", defaultValue = "7")
     long seed;
     @Option(names = "--no-overlap", description = "all-reduce after the whole backward instead of stage by stage")
@@ -99,6 +101,9 @@ public final class FashionMnist implements Callable<Integer> {
             wire(compression);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (zero != 0 && zero != 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--zero takes 0 (off) or 1 (ZeRO-1: optimizer state sharded), got " + zero);
         }
         if (weightDecay != null && !(weightDecay >= 0) || !(clipNorm >= 0) || warmupSteps < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--weight-decay, --clip-norm and --warmup-steps must not be negative");
@@ -155,7 +160,7 @@ public final class FashionMnist implements Callable<Integer> {
                 DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss()).optExecutorService(prefetch);
                 long totalSteps = (long) epochs * sampler.batchesPerEpoch(train.size());
                 DistributedOptions options = DistributedOptions.defaults().withOverlap(!noOverlap).withCompression(wire(compression))
-                        .withOptimizer(fusedOptimizer(totalSteps)).withGradientClipping(clipNorm);
+                        .withOptimizer(fusedOptimizer(totalSteps)).withGradientClipping(clipNorm).withShardedOptimizer(zero == 1);
                 try (DistributedTrainer trainer = new DistributedTrainer(m, config, pg, options)) {
                     trainer.initialize(Models.inputShape(model));
                     TrainingLoop loop = new TrainingLoop(trainer, train, sampler).epochs(epochs).onEpoch((epoch, seconds, samples) -> {

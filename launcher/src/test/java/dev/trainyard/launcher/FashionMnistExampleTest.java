@@ -12,7 +12,10 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The Fashion-MNIST example as a user runs it: two workers, metrics and checkpoints in the run directory. */
+/**
+ * The Fashion-MNIST example as a user runs it: two workers with AdamW, warm-up and cosine decay,
+ * clipping and ZeRO-1; metrics and checkpoints in the run directory.
+ */
 class FashionMnistExampleTest {
     @TempDir
     Path tmp;
@@ -21,11 +24,15 @@ class FashionMnistExampleTest {
     void trainsOnTwoWorkersAndWritesMetricsAndCheckpoints() throws Exception {
         Path run = tmp.resolve("run");
         try (LauncherProcess l = LauncherProcess.start(List.of("--nproc-per-node", "2", "--run-dir", run.toString(),
-                "--example", "fashion-mnist", "--", "--epochs", "1", "--limit", "4000", "--checkpoint-every", "10"))) {
+                "--example", "fashion-mnist", "--", "--epochs", "1", "--limit", "4000", "--checkpoint-every", "10",
+                "--optimizer", "adamw", "--lr-schedule", "warmup-cosine", "--clip-norm", "1", "--zero", "1"))) {
             assertEquals(0, l.awaitExit(Duration.ofSeconds(180)), l.output());
             Matcher m = Pattern.compile("\\[rank 0] epoch 1/1 test accuracy (0\\.\\d+) \\(samples/s (\\d+)\\)").matcher(l.output());
             assertTrue(m.find(), l.output());
             assertTrue(Double.parseDouble(m.group(1)) > 0.6, "accuracy after 4000 samples: " + m.group(1));
+            assertTrue(l.output().matches("(?s).*\\[rank 0] final parameter digest [0-9a-f]{8}\n.*"), l.output());
+            assertTrue(l.output().contains("Trainyard's fused AdamW (lr warm-up 1 steps to 0.001, cosine to 0.0 at step 32")
+                    && l.output().contains("gradients clipped to norm 1.0, state sharded over 2 ranks (ZeRO-1)"), l.output());
             for (int r = 0; r < 2; r++) {
                 List<String> lines = Files.readAllLines(run.resolve("metrics-rank-" + r + ".jsonl"));
                 assertEquals(32, lines.size(), "one line per step: 4000 samples / (2 x 64) rounded up");
