@@ -57,28 +57,42 @@ public abstract class FusedOptimizer {
      * not clipping, as PyTorch's {@code clip_grad_norm_} does before the step) and are zero afterwards.
      */
     public final void step(FloatBuffer[] params, FloatBuffer[] grads, OptimizerState state, float gradScale) {
-        if (!state.kind().equals(kind()) || state.buckets() != params.length) {
+        begin(state, params.length);
+        for (int b = 0; b < params.length; b++) {
+            updateBucket(b, params[b], grads[b], state, gradScale);
+        }
+    }
+
+    /**
+     * Starts one update: counts it and sets its coefficients (learning rate, bias corrections).
+     * Then {@link #updateBucket} once per bucket, in any order: a caller can start moving one
+     * bucket's parameters while the next is updated.
+     */
+    public final void begin(OptimizerState state, int buckets) {
+        if (!state.kind().equals(kind()) || state.buckets() != buckets) {
             throw new IllegalArgumentException("optimizer state of " + state.kind() + " for " + state.buckets()
-                    + " buckets cannot drive " + kind() + " over " + params.length);
+                    + " buckets cannot drive " + kind() + " over " + buckets);
         }
         long t = state.advance();
         prepare(schedule.rate(t - 1), t);
-        for (int b = 0; b < params.length; b++) {
-            int count = state.count(b);
-            for (int off = 0; off < count; off += TILE) {
-                int len = Math.min(TILE, count - off);
-                params[b].get(off, paramTile, 0, len);
-                grads[b].get(off, gradTile, 0, len);
-                grads[b].put(off, ZEROS, 0, len);
-                for (int s = 0; s < slots; s++) {
-                    System.arraycopy(state.slot(b, s), off, stateTiles[s], 0, len);
-                }
-                update(paramTile, gradTile, stateTiles, len, gradScale);
-                for (int s = 0; s < slots; s++) {
-                    System.arraycopy(stateTiles[s], 0, state.slot(b, s), off, len);
-                }
-                params[b].put(off, paramTile, 0, len);
+    }
+
+    /** Updates bucket {@code b} of the update {@link #begin} started, and zeroes its gradients. */
+    public final void updateBucket(int b, FloatBuffer params, FloatBuffer grads, OptimizerState state, float gradScale) {
+        int count = state.count(b);
+        for (int off = 0; off < count; off += TILE) {
+            int len = Math.min(TILE, count - off);
+            params.get(off, paramTile, 0, len);
+            grads.get(off, gradTile, 0, len);
+            grads.put(off, ZEROS, 0, len);
+            for (int s = 0; s < slots; s++) {
+                System.arraycopy(state.slot(b, s), off, stateTiles[s], 0, len);
             }
+            update(paramTile, gradTile, stateTiles, len, gradScale);
+            for (int s = 0; s < slots; s++) {
+                System.arraycopy(stateTiles[s], 0, state.slot(b, s), off, len);
+            }
+            params.put(off, paramTile, 0, len);
         }
     }
 

@@ -35,6 +35,7 @@ final class FusedStep {
     /** Sharded: this rank's shard of each bucket's parameters, and the all-gather's input. */
     private final FloatBuffer[] ownParams;
     private final ByteBuffer[] gatherInput;
+    private final FloatBuffer[] gatherInputFloats;
     private final Work[] gathers;
     /** Each trainable parameter's place in the buckets, in the block's order (independent of the bucketing). */
     private final List<OptimizerState.Slice> parameterSlices;
@@ -49,6 +50,7 @@ final class FusedStep {
         int n = counts.length;
         ownParams = new FloatBuffer[n];
         gatherInput = new ByteBuffer[n];
+        gatherInputFloats = new FloatBuffer[n];
         gathers = new Work[n];
         parameterSlices = slices(plan);
         if (shards == null) {
@@ -59,6 +61,7 @@ final class FusedStep {
         for (int b = 0; b < n; b++) {
             ownParams[b] = params.bucket(b).slice(shards.ownStart(b), shards.shardFloats(b));
             gatherInput[b] = ByteBuffer.allocateDirect(shards.shardFloats(b) * Float.BYTES).order(ByteOrder.nativeOrder());
+            gatherInputFloats[b] = gatherInput[b].asFloatBuffer();
         }
     }
 
@@ -91,13 +94,14 @@ final class FusedStep {
             return;
         }
         float scale = maxGradNorm > 0 ? GradientNorm.clipScale(Math.sqrt(buckets.shardedSquaredNorm()), maxGradNorm) : 1f;
-        optimizer.step(ownParams, grads, state, scale);
-        buckets.zeroAll(); // the optimizer zeroed the averaged shard; the local gradients still hold this step's sums
+        // each bucket's parameters start travelling as soon as its shard is updated, while the next one is
+        optimizer.begin(state, counts.length);
         for (int b = 0; b < counts.length; b++) {
-            FloatBuffer send = gatherInput[b].asFloatBuffer();
-            send.put(0, params.bucket(b), shards.ownStart(b), shards.shardFloats(b));
+            optimizer.updateBucket(b, ownParams[b], grads[b], state, scale);
+            gatherInputFloats[b].put(0, params.bucket(b), shards.ownStart(b), shards.shardFloats(b));
             gathers[b] = comm.allGatherAsync(gatherInput[b], params.bytes(b), DataType.FLOAT32);
         }
+        buckets.zeroAll(); // the optimizer zeroed the averaged shards; the local gradients still hold this step's sums
         for (int b = 0; b < counts.length; b++) {
             gathers[b].await();
             gathers[b] = null;

@@ -129,6 +129,42 @@ class CheckpointsTest {
         }
     }
 
+    /** A disk that fills up mid-write: the error says the previous checkpoint is valid, and it is; no temp file stays. */
+    @Test
+    void aFullDiskLeavesThePreviousCheckpointAndNoTempFile() throws Exception {
+        Path mount = Files.createDirectory(dir.resolve("small-disk"));
+        Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mount.toString()).redirectErrorStream(true).start();
+        String why = new String(p.getInputStream().readAllBytes()).trim();
+        if (p.waitFor() != 0) {
+            System.out.println("SKIPPED aFullDiskLeavesThePreviousCheckpointAndNoTempFile: cannot mount a small tmpfs here (needs root): " + why);
+            org.junit.jupiter.api.Assumptions.abort("needs root to mount a tmpfs");
+        }
+        try (Model a = model(8)) {
+            Checkpoints cps = new Checkpoints(mount.resolve("cps"), 3, s -> { });
+            cps.save(new TrainingState(0, 1, 1), a.getBlock());
+            // fill the disk but for a few bytes: the next checkpoint cannot fit
+            try (var out = Files.newOutputStream(mount.resolve("filler"))) {
+                byte[] block = new byte[1024];
+                try {
+                    while (true) {
+                        out.write(block);
+                        out.flush();
+                    }
+                } catch (java.io.IOException full) {
+                    // the disk is full now
+                }
+            }
+            java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class, () -> cps.save(new TrainingState(0, 2, 2), a.getBlock()));
+            assertTrue(e.getMessage().contains("the previous checkpoint is still valid"), e.getMessage());
+            try (var files = Files.list(mount.resolve("cps"))) {
+                assertEquals(List.of("checkpoint-000000000001.tyck"), files.map(f -> f.getFileName().toString()).toList(), "no temp file left");
+            }
+            assertEquals(Optional.of(new TrainingState(0, 1, 1)), cps.loadNewest(a.getBlock()));
+        } finally {
+            new ProcessBuilder("umount", mount.toString()).start().waitFor();
+        }
+    }
+
     /** One bucket per parameter, as a stand-in for a bucket plan: the state only needs sizes. */
     private static int[] counts(Block b) {
         return b.getParameters().values().stream().mapToInt(p -> (int) p.getArray().size()).toArray();
