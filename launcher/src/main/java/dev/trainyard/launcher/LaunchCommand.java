@@ -73,6 +73,9 @@ class LaunchCommand implements Callable<Integer> {
     String timeout;
     @Option(names = "--collective-timeout", paramLabel = "DURATION", description = "per-collective timeout in the workers (default 5m)")
     String collectiveTimeout;
+    @Option(names = "--stall-timeout", paramLabel = "DURATION", defaultValue = "10s",
+            description = "a worker process that does not run at all for this long (SIGSTOP, stuck JVM, swapped out) fails the job, named (off: disabled)")
+    String stallTimeout;
     @Option(names = "--grace-period", paramLabel = "DURATION", defaultValue = "5s", description = "SIGTERM to SIGKILL delay when stopping workers")
     String gracePeriod;
     @Option(names = "--no-preflight", description = "skip the preflight checks before the first step (see 'trainyard preflight')")
@@ -139,7 +142,8 @@ class LaunchCommand implements Callable<Integer> {
                 entry, List.copyOf(args), duration("--timeout", timeout),
                 Optional.ofNullable(collectiveTimeout).map(t -> duration("--collective-timeout", t)),
                 duration("--grace-period", gracePeriod), gpuIds, security(), preflight(), bytes("--min-free-disk", minFreeDisk),
-                verbose, tracing(), Optional.ofNullable(metricsPort), parseTransport());
+                verbose, tracing(), Optional.ofNullable(metricsPort), parseTransport(),
+                stallTimeout.strip().equalsIgnoreCase("off") ? Duration.ZERO : duration("--stall-timeout", stallTimeout));
     }
 
     /** {@code launch} checks before the first step unless told not to; {@code preflight} overrides this to check only. */

@@ -21,13 +21,14 @@ import java.util.Optional;
  * @param trace             which steps the timeline records ({@code off}, {@code full}, {@code every:K})
  * @param metricsPort       where to serve Prometheus metrics, if anywhere (0: a free port)
  * @param transport         what carries the CPU workers' tensors (shared memory on one host and TCP between hosts by default)
+ * @param stallTimeout      how long a worker process may not run at all before the launcher fails the job naming it (0: never)
  */
 record LaunchPlan(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort, String bind,
                   Backend backend, int maxRestarts, Path runDir, JobToken token, List<String> jvmOpts,
                   EntryPoint entry, List<String> workerArgs, Duration rendezvousTimeout,
                   Optional<Duration> collectiveTimeout, Duration gracePeriod, List<String> gpuIds,
                   TransportSecurity security, PreflightMode preflight, long minFreeDisk, boolean verbose, String trace,
-                  Optional<Integer> metricsPort, Transport transport) {
+                  Optional<Integer> metricsPort, Transport transport, Duration stallTimeout) {
 
     int worldSize() {
         return nnodes * nprocPerNode;

@@ -6,6 +6,7 @@ import dev.trainyard.collectives.store.Store;
 import dev.trainyard.collectives.store.StoreException;
 import dev.trainyard.collectives.store.StoreServer;
 import dev.trainyard.launcher.report.RunReports;
+import dev.trainyard.runtime.Durations;
 import dev.trainyard.runtime.ErrorFile;
 import io.grpc.Status;
 import java.io.IOException;
@@ -26,6 +27,8 @@ import java.util.function.Consumer;
  */
 final class Launcher {
     private static final Duration TICK = Duration.ofMillis(100);
+    /** The launcher's exit status when a frozen worker ended the job: 1, as when a collective times out on one. */
+    static final int FROZEN_EXIT_CODE = 1;
     private static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(1);
     /** A node whose launcher has not beaten for this long is declared lost (died or cut off). */
     private static final Duration NODE_SILENT_AFTER = Duration.ofSeconds(15);
@@ -160,6 +163,7 @@ final class Launcher {
 
     /** Polls until every node's workers succeeded (null) or the generation's first failure is known. */
     private JobFailure supervise(WorkerGroup group, JobRendezvous rdzv) {
+        WorkerLiveness liveness = new WorkerLiveness(plan.stallTimeout());
         long lastBeat = 0;
         long storeTroubleSince = 0;
         boolean done = false;
@@ -182,6 +186,10 @@ final class Launcher {
                 }
                 if (System.nanoTime() - lastBeat > HEARTBEAT_EVERY.toNanos()) {
                     lastBeat = System.nanoTime();
+                    Optional<WorkerLiveness.Frozen> frozen = liveness.check(group.workers());
+                    if (frozen.isPresent()) {
+                        return shareFailure(rdzv, describe(frozen.get()));
+                    }
                     rdzv.heartbeat();
                     List<Integer> silent = plan.hostsStore() ? rdzv.silentNodes(NODE_SILENT_AFTER) : List.of();
                     if (!silent.isEmpty()) {
@@ -233,6 +241,16 @@ final class Launcher {
             w.tail().forEach(l -> detail.add("    " + l));
         }
         return new JobFailure(exit.code(), summary, detail);
+    }
+
+    private JobFailure describe(WorkerLiveness.Frozen f) {
+        Worker w = f.worker();
+        String summary = String.format(java.util.Locale.ROOT, "rank %d (node %d, pid %d) failed first: frozen, its process has not run for %.1f s"
+                + " (state %s; SIGSTOP, a stuck JVM or swapping; --stall-timeout %s)", w.rank(), plan.nodeRank(), w.process().pid(), f.seconds(),
+                f.state(), Durations.format(plan.stallTimeout()));
+        List<String> detail = new ArrayList<>(List.of("last lines of " + w.log() + ":"));
+        w.tailNow().forEach(l -> detail.add("    " + l));
+        return new JobFailure(FROZEN_EXIT_CODE, summary, detail);
     }
 
     /** Worker output goes to the rank logs always, and to the console with --verbose (and for preflight's table). */

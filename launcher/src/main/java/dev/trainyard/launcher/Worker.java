@@ -89,6 +89,13 @@ final class Worker {
         return (System.nanoTime() - startNanos) / 1e9;
     }
 
+    /** The last lines of output so far, without waiting (the worker may still be running). */
+    List<String> tailNow() {
+        synchronized (tail) {
+            return new ArrayList<>(tail);
+        }
+    }
+
     /** The last lines of output, after waiting briefly for the pump to drain what the worker wrote before exiting. */
     List<String> tail() {
         try {

@@ -122,6 +122,10 @@ final class WorkerGroup {
         return exits.size() == workers.size() && exits.stream().allMatch(e -> e.code() == 0);
     }
 
+    synchronized List<Worker> workers() {
+        return List.copyOf(workers);
+    }
+
     synchronized int running() {
         return (int) workers.stream().filter(w -> w.process().isAlive()).count();
     }

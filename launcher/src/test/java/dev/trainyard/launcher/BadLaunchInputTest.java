@@ -74,6 +74,7 @@ class BadLaunchInputTest {
                 Arguments.of(new String[] {"--timeout", "soon", ex, ar}, "--timeout: 'soon' is not a duration; write e.g. 500ms, 30s, 5m or 2h"),
                 Arguments.of(new String[] {"--timeout", "0s", ex, ar}, "--timeout: duration '0s' must be positive"),
                 Arguments.of(new String[] {"--collective-timeout", "5 minutes", ex, ar}, "--collective-timeout: '5 minutes' is not a duration"),
+                Arguments.of(new String[] {"--stall-timeout", "soon", ex, ar}, "--stall-timeout: 'soon' is not a duration"),
                 Arguments.of(new String[] {"--grace-period", "-5s", ex, ar}, "--grace-period: '-5s' is not a duration"),
                 Arguments.of(new String[] {"--backend", "mpi", ex, ar}, "--backend: unknown backend 'mpi'; choose auto, nccl or grpc"),
                 Arguments.of(new String[] {"--transport", "pigeon", ex, ar}, "--transport: unknown transport 'pigeon'; use shared-memory, tcp or grpc-stream"),
