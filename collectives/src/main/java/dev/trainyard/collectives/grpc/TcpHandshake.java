@@ -3,10 +3,12 @@ package dev.trainyard.collectives.grpc;
 import dev.trainyard.collectives.security.JobToken;
 import java.io.DataInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.function.BooleanSupplier;
 
 /**
  * Authenticates a raw TCP data-plane connection before any frame flows: the connecting rank sends
@@ -16,6 +18,7 @@ import java.nio.charset.StandardCharsets;
  */
 final class TcpHandshake {
     private static final int MAGIC = 0x54595431; // "TYT1"
+    /** For the whole handshake, not per read: a client trickling one byte at a time gets no longer than this. */
     private static final int TIMEOUT_MILLIS = 10_000;
     static final byte OK = 0;
     static final byte REFUSED = 1;
@@ -49,12 +52,13 @@ final class TcpHandshake {
 
     /**
      * Listener side: returns the authenticated sender's rank, or -1 after refusing (and explaining why in
-     * {@code why[0]}).
+     * {@code why[0]}). {@code claim} is asked just before the connection is accepted; false (the
+     * listener gave this handshake's slot to a newer connection) refuses it.
      */
-    int accept(SocketChannel ch, String[] why) throws IOException {
-        ch.socket().setSoTimeout(TIMEOUT_MILLIS);
+    int accept(SocketChannel ch, String[] why, BooleanSupplier claim) throws IOException {
+        long deadline = System.nanoTime() + TIMEOUT_MILLIS * 1_000_000L;
         try {
-            DataInputStream in = new DataInputStream(ch.socket().getInputStream()); // blocking channel: honours SO_TIMEOUT
+            DataInputStream in = new DataInputStream(new DeadlineInput(ch, deadline)); // blocking channel: honours SO_TIMEOUT
             int magic = in.readInt();
             if (magic != MAGIC) {
                 return refuse(ch, why, "not a Trainyard data-plane connection");
@@ -71,11 +75,47 @@ final class TcpHandshake {
                 return refuse(ch, why, "group mismatch (world size " + theirSize + " vs " + size + ", target rank "
                         + target + " vs " + rank + ", sender " + sender + ")");
             }
+            if (!claim.getAsBoolean()) {
+                return refuse(ch, why, "its handshake slot went to a newer connection (too many pending)");
+            }
             ch.write(ByteBuffer.wrap(new byte[] {OK}));
             ch.socket().setSoTimeout(0);
             return sender;
         } catch (SocketTimeoutException e) {
             return refuse(ch, why, "handshake not completed within " + TIMEOUT_MILLIS + " ms");
+        }
+    }
+
+    /** The socket's input with what is left of one deadline as the timeout of every read. */
+    private static final class DeadlineInput extends InputStream {
+        private final SocketChannel ch;
+        private final InputStream in;
+        private final long deadline;
+
+        DeadlineInput(SocketChannel ch, long deadline) throws IOException {
+            this.ch = ch;
+            this.in = ch.socket().getInputStream();
+            this.deadline = deadline;
+        }
+
+        private void arm() throws IOException {
+            long left = (deadline - System.nanoTime()) / 1_000_000L;
+            if (left <= 0) {
+                throw new SocketTimeoutException("handshake deadline passed");
+            }
+            ch.socket().setSoTimeout((int) left);
+        }
+
+        @Override
+        public int read() throws IOException {
+            arm();
+            return in.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            arm();
+            return in.read(b, off, len);
         }
     }
 

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.util.concurrent.Semaphore;
 import java.util.function.IntFunction;
 
 /** Accepts peers' raw TCP data-plane connections, authenticates them and hands them to their link. */
@@ -34,10 +33,12 @@ final class TcpListener implements AutoCloseable {
     /**
      * Each handshake runs on its own short-lived thread, so a client that connects and then stalls
      * (or trickles bytes) cannot hold up real peers for the handshake timeout; at most
-     * {@link #MAX_PENDING_HANDSHAKES} run at once, further connections are closed at once.
+     * {@link #MAX_PENDING_HANDSHAKES} run at once, and a new connection beyond them closes the oldest
+     * pending one: a real peer's handshake takes a round trip, a flood's stalls, so the flood evicts
+     * itself and cannot keep real ranks out by holding every slot.
      */
     private static void acceptLoop(ServerSocketChannel server, int rank, TcpHandshake handshake, IntFunction<TcpPeerLink> links) {
-        Semaphore pending = new Semaphore(MAX_PENDING_HANDSHAKES);
+        PendingHandshakes pending = new PendingHandshakes(MAX_PENDING_HANDSHAKES);
         while (server.isOpen()) {
             SocketChannel ch;
             try {
@@ -45,17 +46,17 @@ final class TcpListener implements AutoCloseable {
             } catch (IOException closed) {
                 return;
             }
-            if (!pending.tryAcquire()) {
-                LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: refused a connection: {1} handshakes already pending",
-                        rank, MAX_PENDING_HANDSHAKES);
-                closeQuietly(ch);
-                continue;
+            SocketChannel evicted = pending.admit(ch);
+            if (evicted != null) {
+                LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: {1} handshakes pending; closed the oldest, from {2}",
+                        rank, MAX_PENDING_HANDSHAKES, evicted.socket().getRemoteSocketAddress());
+                closeQuietly(evicted);
             }
             Thread t = new Thread(() -> {
                 try {
-                    authenticate(ch, rank, handshake, links);
+                    authenticate(ch, rank, handshake, links, () -> pending.claim(ch));
                 } finally {
-                    pending.release();
+                    pending.forget(ch);
                 }
             }, "trainyard-tcp-handshake-rank-" + rank);
             t.setDaemon(true);
@@ -63,11 +64,12 @@ final class TcpListener implements AutoCloseable {
         }
     }
 
-    private static void authenticate(SocketChannel ch, int rank, TcpHandshake handshake, IntFunction<TcpPeerLink> links) {
+    private static void authenticate(SocketChannel ch, int rank, TcpHandshake handshake, IntFunction<TcpPeerLink> links,
+                                     java.util.function.BooleanSupplier claim) {
         String[] why = new String[1];
         try {
             ch.socket().setTcpNoDelay(true);
-            int sender = handshake.accept(ch, why);
+            int sender = handshake.accept(ch, why, claim);
             if (sender < 0) {
                 LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: refused a connection from {1}: {2}",
                         rank, ch.socket().getRemoteSocketAddress(), why[0]);

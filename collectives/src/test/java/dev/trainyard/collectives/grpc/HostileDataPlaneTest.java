@@ -21,6 +21,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -28,6 +29,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -92,6 +94,67 @@ class HostileDataPlaneTest {
                 }
             }
         } finally {
+            ranks.shutdownNow();
+        }
+    }
+
+    /**
+     * More tricklers than the listener has handshake slots, each sending one byte of a hello every
+     * 200 ms (a per-read timeout would never fire): the real rank still joins at once, because every
+     * new connection evicts the oldest pending one, and the collective is exact.
+     */
+    @Test
+    void aFloodOfTricklingClientsCannotKeepARealRankOut() throws Exception {
+        JobToken token = JobToken.generate();
+        ExecutorService ranks = Executors.newFixedThreadPool(2);
+        List<Socket> tricklers = new ArrayList<>();
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread trickle = new Thread(() -> {
+            byte[] hello = hello(2, 1, 0, "x".repeat(token.value().length())); // without the token, as an attacker is
+            for (int i = 0; !stop.get() && i < hello.length; i++) {
+                for (Socket s : tricklers) {
+                    try {
+                        s.getOutputStream().write(hello[i]);
+                    } catch (IOException evicted) {
+                        // closed by the listener: what should happen to the oldest
+                    }
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "trickler");
+        try (StoreServer server = StoreServer.start("127.0.0.1", 0, token, Duration.ofSeconds(30));
+             GrpcStore store0 = new GrpcStore("127.0.0.1", server.port(), token, Duration.ofSeconds(30));
+             GrpcStore store1 = new GrpcStore("127.0.0.1", server.port(), token, Duration.ofSeconds(30))) {
+            CommunicatorOptions options = CommunicatorOptions.defaults(token).withConnectTimeout(Duration.ofSeconds(30));
+            Future<GrpcCommunicator> rank0 = ranks.submit(() -> GrpcCommunicator.connect(store0, 0, 2, options));
+            int port = Integer.parseInt(store1.getString(GrpcCommunicator.tcpKey(0), Duration.ofSeconds(30)));
+            for (int i = 0; i < TcpListener.MAX_PENDING_HANDSHAKES + 8; i++) {
+                tricklers.add(new Socket("127.0.0.1", port));
+            }
+            trickle.start();
+            Thread.sleep(300); // every slot is taken by a trickler now
+            long t0 = System.nanoTime();
+            Future<GrpcCommunicator> rank1 = ranks.submit(() -> GrpcCommunicator.connect(store1, 1, 2, options));
+            try (GrpcCommunicator c0 = LocalGroup.get(rank0); GrpcCommunicator c1 = LocalGroup.get(rank1)) {
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                assertTrue(seconds < 5, "rank 1 needed " + seconds + " s to join past " + tricklers.size() + " tricklers");
+                float[] a = {1, 2};
+                float[] b = {3, 4};
+                Future<?> r0 = ranks.submit(() -> c0.allReduce(a, ReduceOp.SUM));
+                c1.allReduce(b, ReduceOp.SUM);
+                r0.get(30, TimeUnit.SECONDS);
+                assertArrayEquals(new float[] {4, 6}, a);
+            }
+        } finally {
+            stop.set(true);
+            trickle.interrupt();
+            for (Socket s : tricklers) {
+                s.close();
+            }
             ranks.shutdownNow();
         }
     }
