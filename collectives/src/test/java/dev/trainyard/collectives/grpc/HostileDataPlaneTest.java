@@ -45,23 +45,18 @@ class HostileDataPlaneTest {
     void strangersAreRefusedWithoutDelayingRealPeersAndTheResultIsExact() throws Exception {
         JobToken token = JobToken.generate();
         ExecutorService ranks = Executors.newFixedThreadPool(2);
-        try (StoreServer server = StoreServer.start("127.0.0.1", 0, token, Duration.ofSeconds(30));
-             GrpcStore store0 = new GrpcStore("127.0.0.1", server.port(), token, Duration.ofSeconds(30));
-             GrpcStore store1 = new GrpcStore("127.0.0.1", server.port(), token, Duration.ofSeconds(30))) {
-            CommunicatorOptions options = CommunicatorOptions.defaults(token).withConnectTimeout(Duration.ofSeconds(30));
-            Future<GrpcCommunicator> rank0 = ranks.submit(() -> GrpcCommunicator.connect(store0, 0, 2, options));
-            int port = Integer.parseInt(store1.getString(GrpcCommunicator.tcpKey(0), Duration.ofSeconds(30)));
+        try (HalfGroup g = new HalfGroup(token, ranks)) {
 
-            try (Socket stalled = new Socket("127.0.0.1", port)) { // connects, never says a word
+            try (Socket stalled = new Socket("127.0.0.1", g.port)) { // connects, never says a word
                 byte[] noise = new byte[4096];
                 new SplittableRandom(3).nextBytes(noise);
-                assertRefused(port, noise);
-                assertRefused(port, hello(2, 1, 0, "not-the-token-not-the-token-xx"));
-                assertRefused(port, hello(2, 1, 0, token.value().substring(1)));
-                assertRefused(port, hello(3, 1, 0, token.value())); // another world size
-                assertRefused(port, hello(2, 0, 0, token.value())); // claims to be the listener itself
-                assertRefused(port, hello(2, 7, 0, token.value())); // no such rank
-                String control = store1.getString(GrpcCommunicator.endpointKey(0), Duration.ofSeconds(30));
+                assertRefused(g.port, noise);
+                assertRefused(g.port, hello(2, 1, 0, "not-the-token-not-the-token-xx"));
+                assertRefused(g.port, hello(2, 1, 0, token.value().substring(1)));
+                assertRefused(g.port, hello(3, 1, 0, token.value())); // another world size
+                assertRefused(g.port, hello(2, 0, 0, token.value())); // claims to be the listener itself
+                assertRefused(g.port, hello(2, 7, 0, token.value())); // no such rank
+                String control = g.store1.getString(GrpcCommunicator.endpointKey(0), Duration.ofSeconds(30));
                 try (Socket s = new Socket("127.0.0.1", Integer.parseInt(control.substring(control.lastIndexOf(':') + 1)))) {
                     s.setSoTimeout(15_000);
                     s.getOutputStream().write(noise); // its gRPC port: netty answers GOAWAY and hangs up
@@ -69,14 +64,14 @@ class HostileDataPlaneTest {
                 }
 
                 long t0 = System.nanoTime();
-                Future<GrpcCommunicator> rank1 = ranks.submit(() -> GrpcCommunicator.connect(store1, 1, 2, options));
-                try (GrpcCommunicator c0 = LocalGroup.get(rank0); GrpcCommunicator c1 = LocalGroup.get(rank1)) {
+                Future<GrpcCommunicator> rank1 = ranks.submit(() -> GrpcCommunicator.connect(g.store1, 1, 2, g.options));
+                try (GrpcCommunicator c0 = LocalGroup.get(g.rank0); GrpcCommunicator c1 = LocalGroup.get(rank1)) {
                     double seconds = (System.nanoTime() - t0) / 1e9;
                     // a listener stuck on the stalled client would hold rank 1 for the 10 s handshake timeout
                     assertTrue(seconds < 8, "rank 1 needed " + seconds + " s to join past a stalled connection");
 
                     // an impostor with the right token for a rank that is already connected
-                    try (Socket impostor = new Socket("127.0.0.1", port)) {
+                    try (Socket impostor = new Socket("127.0.0.1", g.port)) {
                         impostor.setSoTimeout(10_000);
                         impostor.getOutputStream().write(hello(2, 1, 0, token.value()));
                         InputStream in = impostor.getInputStream();
@@ -126,20 +121,15 @@ class HostileDataPlaneTest {
                 }
             }
         }, "trickler");
-        try (StoreServer server = StoreServer.start("127.0.0.1", 0, token, Duration.ofSeconds(30));
-             GrpcStore store0 = new GrpcStore("127.0.0.1", server.port(), token, Duration.ofSeconds(30));
-             GrpcStore store1 = new GrpcStore("127.0.0.1", server.port(), token, Duration.ofSeconds(30))) {
-            CommunicatorOptions options = CommunicatorOptions.defaults(token).withConnectTimeout(Duration.ofSeconds(30));
-            Future<GrpcCommunicator> rank0 = ranks.submit(() -> GrpcCommunicator.connect(store0, 0, 2, options));
-            int port = Integer.parseInt(store1.getString(GrpcCommunicator.tcpKey(0), Duration.ofSeconds(30)));
+        try (HalfGroup g = new HalfGroup(token, ranks)) {
             for (int i = 0; i < TcpListener.MAX_PENDING_HANDSHAKES + 8; i++) {
-                tricklers.add(new Socket("127.0.0.1", port));
+                tricklers.add(new Socket("127.0.0.1", g.port));
             }
             trickle.start();
             Thread.sleep(300); // every slot is taken by a trickler now
             long t0 = System.nanoTime();
-            Future<GrpcCommunicator> rank1 = ranks.submit(() -> GrpcCommunicator.connect(store1, 1, 2, options));
-            try (GrpcCommunicator c0 = LocalGroup.get(rank0); GrpcCommunicator c1 = LocalGroup.get(rank1)) {
+            Future<GrpcCommunicator> rank1 = ranks.submit(() -> GrpcCommunicator.connect(g.store1, 1, 2, g.options));
+            try (GrpcCommunicator c0 = LocalGroup.get(g.rank0); GrpcCommunicator c1 = LocalGroup.get(rank1)) {
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 assertTrue(seconds < 5, "rank 1 needed " + seconds + " s to join past " + tricklers.size() + " tricklers");
                 float[] a = {1, 2};
@@ -186,6 +176,32 @@ class HostileDataPlaneTest {
             } finally {
                 link.closeNow();
             }
+        }
+    }
+
+    /** Rank 0 of a group of 2 connecting (its data-plane listener up, on {@code port}), and what rank 1 needs to join. */
+    private static final class HalfGroup implements AutoCloseable {
+        final StoreServer server;
+        final GrpcStore store0;
+        final GrpcStore store1;
+        final CommunicatorOptions options;
+        final Future<GrpcCommunicator> rank0;
+        final int port;
+
+        HalfGroup(JobToken token, ExecutorService ranks) throws Exception {
+            server = StoreServer.start("127.0.0.1", 0, token, Duration.ofSeconds(30));
+            store0 = new GrpcStore("127.0.0.1", server.port(), token, Duration.ofSeconds(30));
+            store1 = new GrpcStore("127.0.0.1", server.port(), token, Duration.ofSeconds(30));
+            options = CommunicatorOptions.defaults(token).withConnectTimeout(Duration.ofSeconds(30));
+            rank0 = ranks.submit(() -> GrpcCommunicator.connect(store0, 0, 2, options));
+            port = Integer.parseInt(store1.getString(GrpcCommunicator.tcpKey(0), Duration.ofSeconds(30)));
+        }
+
+        @Override
+        public void close() throws Exception {
+            store1.close();
+            store0.close();
+            server.close();
         }
     }
 
