@@ -18,12 +18,17 @@ import dev.trainyard.runtime.ProcessGroup;
 import dev.trainyard.runtime.Trainyard;
 import dev.trainyard.runtime.train.DistributedOptions;
 import dev.trainyard.runtime.train.DistributedTrainer;
+import dev.trainyard.runtime.train.PeakMemory;
 import dev.trainyard.runtime.train.StepMetrics;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One worker of the training-throughput benchmark: the example model, SGD or Adam, batches sliced from an
@@ -114,19 +119,9 @@ public final class ScalingWorker {
                     long stateBytes = trainer instanceof DistributedTrainer dt ? dt.optimizerStateBytes() : 0;
                     System.out.printf(Locale.ROOT, "RESULT %.3f %.6f %.6f %.6f %.6f %.6f %.6f %.6f %d %d%n", (double) steps * batch * world / seconds,
                             seconds / steps, sums[1] / steps, sums[2] / steps, sums[3] / steps, sums[4] / steps, sums[5] / steps, sums[6] / steps,
-                            stateBytes, peakRssBytes());
+                            stateBytes, PeakMemory.peakRssBytes());
                 }
             }
-        }
-    }
-
-    /** VmHWM from /proc/self/status: the process's peak resident memory, native tensors included; -1 where unreadable. */
-    private static long peakRssBytes() {
-        try {
-            return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmHWM:"))
-                    .mapToLong(l -> Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024).findFirst().orElse(-1);
-        } catch (IOException | NumberFormatException e) {
-            return -1;
         }
     }
 
@@ -147,20 +142,26 @@ public final class ScalingWorker {
 
     /** Marks this process ready in {@code dir} and waits until {@code n} processes are (a barrier without a network). */
     private static void startTogether(Path dir, int n) throws IOException, InterruptedException {
-        Files.createFile(dir.resolve("ready-" + ProcessHandle.current().pid()));
-        long deadline = System.nanoTime() + 600_000_000_000L;
-        while (true) {
-            long ready;
-            try (var files = Files.list(dir)) {
-                ready = files.count();
+        // watch before announcing: a file created after the count below still wakes this process
+        try (WatchService watch = dir.getFileSystem().newWatchService()) {
+            dir.register(watch, StandardWatchEventKinds.ENTRY_CREATE);
+            Files.createFile(dir.resolve("ready-" + ProcessHandle.current().pid()));
+            long deadline = System.nanoTime() + 600_000_000_000L;
+            while (true) {
+                long ready;
+                try (var files = Files.list(dir)) {
+                    ready = files.count();
+                }
+                if (ready >= n) {
+                    return;
+                }
+                WatchKey key = watch.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (key == null) {
+                    throw new IOException("only " + ready + " of " + n + " processes finished their warm-up within 10 minutes (" + dir + ")");
+                }
+                key.pollEvents();
+                key.reset();
             }
-            if (ready >= n) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IOException("only " + ready + " of " + n + " processes finished their warm-up within 10 minutes (" + dir + ")");
-            }
-            Thread.sleep(1);
         }
     }
 

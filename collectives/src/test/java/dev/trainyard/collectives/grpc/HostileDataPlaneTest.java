@@ -126,7 +126,8 @@ class HostileDataPlaneTest {
                 tricklers.add(new Socket("127.0.0.1", g.port));
             }
             trickle.start();
-            Thread.sleep(300); // every slot is taken by a trickler now
+            // rank 1 connects after every trickler: the listener accepts in connection order, so by the time
+            // it reaches rank 1 the tricklers fill every handshake slot (and 8 more wait behind them)
             long t0 = System.nanoTime();
             Future<GrpcCommunicator> rank1 = ranks.submit(() -> GrpcCommunicator.connect(g.store1, 1, 2, g.options));
             try (GrpcCommunicator c0 = LocalGroup.get(g.rank0); GrpcCommunicator c1 = LocalGroup.get(rank1)) {

@@ -75,46 +75,45 @@ final class CheckpointReader {
         }
     }
 
-    static TrainingState state(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            CheckpointReader r = new CheckpointReader(ch);
-            r.skip(CheckpointWriter.MAGIC.length);
-            return new TrainingState(r.readInt(), r.readLong(), r.readLong());
-        }
+    /** The position a checkpoint holds, or why it does not fit this run (then nothing was loaded). */
+    record Outcome(TrainingState state, String mismatch) {
     }
 
     /**
      * Compares (and with {@code apply}, loads) the file's parameters and optimizer state against
-     * the block and {@code optimizer}. Returns null when they fit, else the mismatch for the user.
+     * the block and {@code optimizer}: the file's position, or the mismatch for the user.
      */
-    static String read(Path file, Block block, OptimizerState optimizer, boolean apply, Consumer<String> log) throws IOException {
+    static Outcome read(Path file, Block block, OptimizerState optimizer, boolean apply, Consumer<String> log) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             CheckpointReader r = new CheckpointReader(ch);
             r.skip(CheckpointWriter.MAGIC.length);
-            r.readInt();
-            r.readLong();
-            long step = r.readLong();
-            int count = r.readInt();
-            if (count != block.getParameters().size()) {
-                return "it holds " + count + " parameters and this run's model has " + block.getParameters().size()
-                        + ": it belongs to another model";
-            }
-            for (Pair<String, Parameter> p : block.getParameters()) {
-                String name = r.readName();
-                long len = r.readLong();
-                long bytes = Checkpoints.bytesOf(p);
-                if (!name.equals(p.getKey()) || len != bytes) {
-                    return "it has parameter " + name + " (" + len + " bytes) where this run's model has " + p.getKey()
-                            + " (" + bytes + " bytes): it belongs to another model";
-                }
-                if (apply) {
-                    ParameterBytes.update(p.getValue().getArray(), target -> r.readInto(target));
-                } else {
-                    r.skip(len);
-                }
-            }
-            return r.readOptimizer(optimizer, step, apply, log);
+            TrainingState state = new TrainingState(r.readInt(), r.readLong(), r.readLong());
+            String mismatch = r.readBody(block, optimizer, state.step(), apply, log);
+            return new Outcome(mismatch == null ? state : null, mismatch);
         }
+    }
+
+    private String readBody(Block block, OptimizerState optimizer, long step, boolean apply, Consumer<String> log) throws IOException {
+        int count = readInt();
+        if (count != block.getParameters().size()) {
+            return "it holds " + count + " parameters and this run's model has " + block.getParameters().size()
+                    + ": it belongs to another model";
+        }
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            String name = readName();
+            long len = readLong();
+            long bytes = Checkpoints.bytesOf(p);
+            if (!name.equals(p.getKey()) || len != bytes) {
+                return "it has parameter " + name + " (" + len + " bytes) where this run's model has " + p.getKey()
+                        + " (" + bytes + " bytes): it belongs to another model";
+            }
+            if (apply) {
+                ParameterBytes.update(p.getValue().getArray(), this::readInto);
+            } else {
+                skip(len);
+            }
+        }
+        return readOptimizer(optimizer, step, apply, log);
     }
 
     private String readOptimizer(OptimizerState optimizer, long trainingStep, boolean apply, Consumer<String> log) throws IOException {

@@ -100,11 +100,10 @@ public final class Checkpoints {
             try {
                 String problem = CheckpointReader.verify(p);
                 if (problem == null) {
-                    problem = CheckpointReader.read(p, block, optimizer, false, log);
+                    problem = CheckpointReader.read(p, block, optimizer, false, log).mismatch();
                 }
                 if (problem == null) {
-                    CheckpointReader.read(p, block, optimizer, true, log);
-                    TrainingState state = CheckpointReader.state(p);
+                    TrainingState state = CheckpointReader.read(p, block, optimizer, true, log).state();
                     log.accept("resuming from " + p + " (epoch " + (state.epoch() + 1) + ", step " + state.step()
                             + (optimizer != null ? ", " + optimizer.kind() + " state crc32 " + Long.toHexString(optimizer.crc32()) : "") + ")");
                     return Optional.of(state);

@@ -76,10 +76,6 @@ final class FusedStep {
         return all;
     }
 
-    boolean sharded() {
-        return shards != null;
-    }
-
     /** Bytes of optimizer state this rank holds. */
     long stateBytes() {
         return state.bytes();
@@ -148,7 +144,7 @@ final class FusedStep {
             for (int s = 0; s < state.slotsPerBucket(); s++) {
                 comm.broadcast(full.slot(b, s), 0);
                 int from = shards == null ? 0 : shards.ownStart(b);
-                System.arraycopy(full.slot(b, s), 0 + from, state.slot(b, s), 0, state.count(b));
+                System.arraycopy(full.slot(b, s), from, state.slot(b, s), 0, state.count(b));
             }
         }
     }

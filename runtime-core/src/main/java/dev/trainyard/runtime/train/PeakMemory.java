@@ -1,5 +1,6 @@
 package dev.trainyard.runtime.train;
 
+import dev.trainyard.runtime.RunEvents;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,12 +10,12 @@ import java.nio.file.Path;
  * of physical memory, native tensors included, which the JVM's own counters miss), reported as a
  * run event whenever it grew by a MiB or more since the last report.
  */
-final class PeakMemory {
+public final class PeakMemory {
     private static final Path STATUS = Path.of("/proc/self/status");
     private long reported;
 
     /** Peak RSS in bytes, or -1 where /proc is not there. */
-    static long peakRssBytes() {
+    public static long peakRssBytes() {
         try {
             for (String line : Files.readAllLines(STATUS)) {
                 if (line.startsWith("VmHWM:")) {
@@ -32,7 +33,7 @@ final class PeakMemory {
         long now = peakRssBytes();
         if (now >= reported + (1 << 20)) {
             reported = now;
-            dev.trainyard.runtime.RunEvents.metric("peak_rss_bytes", now);
+            RunEvents.metric("peak_rss_bytes", now);
         }
     }
 }

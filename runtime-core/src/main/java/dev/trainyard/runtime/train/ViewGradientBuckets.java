@@ -58,6 +58,8 @@ final class ViewGradientBuckets implements GradientBuckets {
     private final GradientNorm shardNorm = new GradientNorm();
     private final int[] ownFloats;
     private double shardedSquaredNorm = Double.NaN;
+    /** Sharded: [any non-finite on this rank, squared norm of its shards], summed over ranks each step (allocated once). */
+    private final ByteBuffer verdict = ByteBuffer.allocateDirect(2 * Double.BYTES).order(ByteOrder.nativeOrder());
 
     ViewGradientBuckets(BucketPlan plan, Communicator comm, int worldSize, DataType wire, boolean checkFinite, NDManager manager) {
         this(plan, comm, worldSize, wire, checkFinite, manager, null);
@@ -182,10 +184,10 @@ final class ViewGradientBuckets implements GradientBuckets {
         }
         if (shards != null && worldSize > 1) {
             // one collective for what the shards no longer show any single rank: any non-finite gradient, and the norm
-            double[] v = {localAny ? 1 : 0, shardNorm.sumOfSquares(shardOutFloats, ownFloats)};
-            comm.allReduce(v, ReduceOp.SUM);
-            stepNonFinite = v[0] > 0 || !Double.isFinite(v[1]);
-            shardedSquaredNorm = v[1];
+            verdict.putDouble(0, localAny ? 1 : 0).putDouble(Double.BYTES, shardNorm.sumOfSquares(shardOutFloats, ownFloats));
+            comm.allReduce(verdict.clear(), DataType.FLOAT64, ReduceOp.SUM);
+            shardedSquaredNorm = verdict.getDouble(Double.BYTES);
+            stepNonFinite = verdict.getDouble(0) > 0 || !Double.isFinite(shardedSquaredNorm);
         }
     }
 
