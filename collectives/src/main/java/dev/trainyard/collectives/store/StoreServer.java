@@ -21,6 +21,7 @@ import dev.trainyard.collectives.store.proto.AwaitRequest;
 import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -28,7 +29,9 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /** Serves an {@link InMemoryStore} over gRPC; every call must carry the job token. Hosted by the launcher. */
@@ -38,6 +41,7 @@ public final class StoreServer implements AutoCloseable {
     static final int MAX_KEY_CHARS = 1024;
     /** Waits beyond a day are a client bug (or an attack holding waiters open), not a rendezvous. */
     static final long MAX_WAIT_MILLIS = Duration.ofDays(1).toMillis();
+    static final int MAX_CALLS_PER_CONNECTION = 1024;
 
     private final InMemoryStore store;
     private final Server server;
@@ -60,9 +64,20 @@ public final class StoreServer implements AutoCloseable {
 
     /** As {@link #start(String, int, JobToken, Duration)}, with TLS when {@code security} asks for it. */
     public static StoreServer start(String host, int port, JobToken token, TransportSecurity security, Duration defaultTimeout) {
-        InMemoryStore store = new InMemoryStore(defaultTimeout);
+        return start(host, port, token, security, defaultTimeout, StoreLimits.DEFAULT);
+    }
+
+    /** As above, holding at most {@code limits}. */
+    public static StoreServer start(String host, int port, JobToken token, TransportSecurity security, Duration defaultTimeout,
+                                    StoreLimits limits) {
+        InMemoryStore store = new InMemoryStore(defaultTimeout, limits);
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port), security.serverCredentials())
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                // one client cannot open unbounded streams (a rank needs a handful), and a client host that
+                // vanished without closing its connection is dropped after a missed ping, its waits with it
+                .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
+                .keepAliveTime(30, TimeUnit.SECONDS)
+                .keepAliveTimeout(10, TimeUnit.SECONDS)
                 .addService(new Service(store))
                 .intercept(token.serverInterceptor("rendezvous store"))
                 .build();
@@ -129,32 +144,46 @@ public final class StoreServer implements AutoCloseable {
 
         @Override
         public void get(GetRequest req, StreamObserver<GetReply> out) {
-            if (!valid(out, () -> keys(java.util.List.of(req.getKey()), req.getTimeoutMs()))) {
-                return;
-            }
-            store.whenPresent(java.util.List.of(req.getKey()), Duration.ofMillis(req.getTimeoutMs()))
-                    .whenComplete((missing, err) -> reply(out, () -> {
-                        if (err != null) {
-                            throw err instanceof RuntimeException re ? re : new StoreException(err.toString(), err);
-                        }
-                        byte[] v = missing.isEmpty() ? store.peek(req.getKey()) : null;
-                        return v == null ? GetReply.newBuilder().setFound(false).build()
-                                : GetReply.newBuilder().setFound(true).setValue(ByteString.copyFrom(v)).build();
-                    }));
+            List<String> keys = List.of(req.getKey());
+            whenPresent(out, keys, req.getTimeoutMs(), missing -> {
+                byte[] v = missing.isEmpty() ? store.peek(req.getKey()) : null;
+                return v == null ? GetReply.newBuilder().setFound(false).build()
+                        : GetReply.newBuilder().setFound(true).setValue(ByteString.copyFrom(v)).build();
+            });
         }
 
         @Override
         public void await(AwaitRequest req, StreamObserver<AwaitReply> out) {
-            if (!valid(out, () -> keys(req.getKeysList(), req.getTimeoutMs()))) {
+            whenPresent(out, req.getKeysList(), req.getTimeoutMs(), missing -> AwaitReply.newBuilder().addAllMissing(missing).build());
+        }
+
+        /**
+         * Replies once {@code keys} exist or the wait times out. A cancelled call (the client gave up,
+         * its deadline passed, its connection dropped) cancels the wait, so the store forgets it then
+         * and not at its own timeout, which may be a day away.
+         */
+        private <T> void whenPresent(StreamObserver<T> out, List<String> keys, long timeoutMs, Function<List<String>, T> answer) {
+            CompletableFuture<List<String>> wait;
+            try {
+                wait = store.whenPresent(keys(keys, timeoutMs), Duration.ofMillis(timeoutMs));
+            } catch (RuntimeException e) {
+                refuse(out, e);
                 return;
             }
-            store.whenPresent(req.getKeysList(), Duration.ofMillis(req.getTimeoutMs()))
-                    .whenComplete((missing, err) -> reply(out, () -> {
-                        if (err != null) {
-                            throw err instanceof RuntimeException re ? re : new StoreException(err.toString(), err);
-                        }
-                        return AwaitReply.newBuilder().addAllMissing(missing).build();
-                    }));
+            if (out instanceof ServerCallStreamObserver<T> call) {
+                call.setOnCancelHandler(() -> wait.cancel(false));
+            }
+            wait.whenComplete((missing, err) -> {
+                if (wait.isCancelled()) {
+                    return;
+                }
+                reply(out, () -> {
+                    if (err != null) {
+                        throw err instanceof RuntimeException re ? re : new StoreException(err.toString(), err);
+                    }
+                    return answer.apply(missing);
+                });
+            });
         }
 
         @Override
@@ -194,29 +223,23 @@ public final class StoreServer implements AutoCloseable {
             return keys;
         }
 
-        private static boolean valid(StreamObserver<?> out, Runnable check) {
-            try {
-                check.run();
-                return true;
-            } catch (IllegalArgumentException e) {
-                out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
-                return false;
-            }
-        }
-
         private static <T> void reply(StreamObserver<T> out, Supplier<T> body) {
             T value;
             try {
                 value = body.get();
-            } catch (IllegalArgumentException e) {
-                out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
-                return;
             } catch (RuntimeException e) {
-                out.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
+                refuse(out, e);
                 return;
             }
             out.onNext(value);
             out.onCompleted();
+        }
+
+        /** Bad requests are INVALID_ARGUMENT, a crossed {@link StoreLimits} RESOURCE_EXHAUSTED, anything else UNAVAILABLE. */
+        private static void refuse(StreamObserver<?> out, RuntimeException e) {
+            Status status = e instanceof IllegalArgumentException ? Status.INVALID_ARGUMENT
+                    : e instanceof StoreLimitException ? Status.RESOURCE_EXHAUSTED : Status.UNAVAILABLE;
+            out.onError(status.withDescription(e.getMessage()).asRuntimeException());
         }
     }
 }
