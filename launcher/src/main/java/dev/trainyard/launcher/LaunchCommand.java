@@ -16,6 +16,7 @@ import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
@@ -136,14 +137,43 @@ class LaunchCommand implements Callable<Integer> {
         List<String> args = example == null && !positional.isEmpty() ? positional.subList(1, positional.size()) : positional;
         EntryPoint entry = EntryPoint.resolve(target, example, cp);
         JobToken token = tokenFile != null ? TokenFile.read(tokenFile) : singleNodeToken(m);
-        Path dir = runDir != null ? runDir : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         List<String> gpuIds = b == Backend.GRPC && gpus.count() < n ? List.of() : gpus.deviceIds().subList(0, Math.min(n, gpus.count()));
+        Duration rendezvous = duration("--timeout", timeout);
+        Optional<Duration> collective = Optional.ofNullable(collectiveTimeout).map(t -> duration("--collective-timeout", t));
+        Duration grace = duration("--grace-period", gracePeriod);
+        TransportSecurity tls = security();
+        long minFree = bytes("--min-free-disk", minFreeDisk);
+        String trace = tracing();
+        Transport transport = parseTransport();
+        Duration stall = stallTimeout.strip().equalsIgnoreCase("off") ? Duration.ZERO : duration("--stall-timeout", stallTimeout);
+        // last: a refused command line leaves no empty run directory behind
+        Path dir = runDir != null ? runDir : freshRunDir(Path.of("runs"));
         return new LaunchPlan(n, m, r, master, masterPort, bindAddr, b, maxRestarts, dir, token, List.copyOf(jvmOpts),
-                entry, List.copyOf(args), duration("--timeout", timeout),
-                Optional.ofNullable(collectiveTimeout).map(t -> duration("--collective-timeout", t)),
-                duration("--grace-period", gracePeriod), gpuIds, security(), preflight(), bytes("--min-free-disk", minFreeDisk),
-                verbose, tracing(), Optional.ofNullable(metricsPort), parseTransport(),
-                stallTimeout.strip().equalsIgnoreCase("off") ? Duration.ZERO : duration("--stall-timeout", stallTimeout));
+                entry, List.copyOf(args), rendezvous, collective, grace, gpuIds, tls, preflight(), minFree,
+                verbose, trace, Optional.ofNullable(metricsPort), transport, stall);
+    }
+
+    /**
+     * {@code runs/<date>-<time>-<ms>}, created here so that two launches started in the same
+     * millisecond cannot share one (the second gets a {@code -2} suffix): each run's logs, metrics
+     * and checkpoints stay its own.
+     */
+    static Path freshRunDir(Path parent) {
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS"));
+        try {
+            Files.createDirectories(parent);
+            for (int i = 1; ; i++) {
+                Path dir = parent.resolve(i == 1 ? stamp : stamp + "-" + i);
+                try {
+                    return Files.createDirectory(dir);
+                } catch (FileAlreadyExistsException taken) {
+                    // another launch took this name a moment ago: try the next
+                }
+            }
+        } catch (IOException e) {
+            throw new UsageException("cannot create a run directory under " + parent.toAbsolutePath() + ": " + e.getMessage()
+                    + "; give one with --run-dir", e);
+        }
     }
 
     /** {@code launch} checks before the first step unless told not to; {@code preflight} overrides this to check only. */

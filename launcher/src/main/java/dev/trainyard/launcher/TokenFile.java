@@ -7,11 +7,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Reads the shared job secret of a multi-node job. Refuses a file others can read: whoever
- * reads the token can join the job and see its data.
+ * Reads the shared job secret of a multi-node job. Refuses a file others can read (whoever reads
+ * the token can join the job and see its data) and a token too short to resist guessing.
  */
 final class TokenFile {
+    /** As strong as the token the launcher generates for one node. */
+    static final int MIN_BITS = 256;
+
     private TokenFile() {
+    }
+
+    /**
+     * An upper bound on the randomness a token can hold: 4 bits per character for hex digits,
+     * 6 for anything else (base64's density; printable text carries less).
+     */
+    static int mostBits(String token) {
+        boolean hex = token.chars().allMatch(c -> Character.digit(c, 16) >= 0);
+        return token.length() * (hex ? 4 : 6);
     }
 
     static JobToken read(Path file) {
@@ -21,7 +33,13 @@ final class TokenFile {
         }
         try {
             PrivateFile.requirePrivate("--token-file", file);
-            return JobToken.of(Files.readString(file, StandardCharsets.US_ASCII));
+            JobToken token = JobToken.of(Files.readString(file, StandardCharsets.US_ASCII));
+            int bits = mostBits(token.value());
+            if (bits < MIN_BITS) {
+                throw new UsageException("--token-file " + file + ": the job token's " + token.value().length()
+                        + " characters carry at most " + bits + " bits of randomness; need " + MIN_BITS + fix);
+            }
+            return token;
         } catch (IOException e) {
             throw new UsageException("--token-file " + file + " cannot be read: " + e.getMessage() + fix, e);
         } catch (IllegalArgumentException e) {

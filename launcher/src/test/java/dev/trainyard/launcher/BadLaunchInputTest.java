@@ -32,6 +32,7 @@ class BadLaunchInputTest {
     static Path tmp;
     private static String worldReadableToken;
     private static String shortToken;
+    private static String weakToken;
     private static String jarWithoutMain;
     private static String notPem;
     private static String openKey;
@@ -40,6 +41,7 @@ class BadLaunchInputTest {
     static void files() throws IOException {
         worldReadableToken = token("open.token", "0123456789abcdef0123456789abcdef", "rw-r--r--");
         shortToken = token("short.token", "abc", "rw-------");
+        weakToken = token("weak.token", "0123456789abcdef0123456789abcdef", "rw-------");
         Manifest m = new Manifest();
         m.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
         Path jar = tmp.resolve("lib.jar");
@@ -73,6 +75,9 @@ class BadLaunchInputTest {
                 Arguments.of(new String[] {"--max-restarts", "-1", ex, ar}, "--max-restarts must be 0 or more, got -1"),
                 Arguments.of(new String[] {"--timeout", "soon", ex, ar}, "--timeout: 'soon' is not a duration; write e.g. 500ms, 30s, 5m or 2h"),
                 Arguments.of(new String[] {"--timeout", "0s", ex, ar}, "--timeout: duration '0s' must be positive"),
+                Arguments.of(new String[] {"--timeout", "25h", ex, ar}, "--timeout: duration '25h' is longer than the 24h Trainyard accepts"),
+                Arguments.of(new String[] {"--collective-timeout", "99999999999999999999h", ex, ar},
+                        "--collective-timeout: '99999999999999999999h' is not a duration"),
                 Arguments.of(new String[] {"--collective-timeout", "5 minutes", ex, ar}, "--collective-timeout: '5 minutes' is not a duration"),
                 Arguments.of(new String[] {"--stall-timeout", "soon", ex, ar}, "--stall-timeout: 'soon' is not a duration"),
                 Arguments.of(new String[] {"--grace-period", "-5s", ex, ar}, "--grace-period: '-5s' is not a duration"),
@@ -90,6 +95,7 @@ class BadLaunchInputTest {
                 Arguments.of(new String[] {"--token-file", "/nonexistent/job.token", ex, ar}, "cannot be read (missing or no permission)"),
                 Arguments.of(new String[] {"--token-file", worldReadableToken, ex, ar}, "is readable by other users; run: chmod 600"),
                 Arguments.of(new String[] {"--token-file", shortToken, ex, ar}, "job token is too short"),
+                Arguments.of(new String[] {"--token-file", weakToken, ex, ar}, "the job token's 32 characters carry at most 128 bits of randomness; need 256"),
                 Arguments.of(new String[] {"--tls-cert", notPem, ex, ar}, "TLS needs all of --tls-cert, --tls-key and --tls-ca"),
                 Arguments.of(new String[] {"--tls-cert", notPem, "--tls-key", notPem, "--tls-ca", notPem, ex, ar}, "cannot use the TLS files"),
                 Arguments.of(new String[] {"--tls-cert", notPem, "--tls-key", openKey, "--tls-ca", notPem, ex, ar}, "--tls-key " + openKey + " is readable by other users"),

@@ -30,13 +30,13 @@ class LaunchCommandTest {
 
     private Path tokenFile(String perms) throws Exception {
         Path f = tmp.resolve("job-" + perms + ".token");
-        Files.writeString(f, "0123456789abcdef0123456789abcdef\n");
+        Files.writeString(f, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n");
         Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(perms));
         return f;
     }
 
     @Test
-    void defaultsForOneNode() {
+    void defaultsForOneNode() throws Exception {
         LaunchPlan p = plan("--nproc-per-node", "3", "--example", "allreduce", "--", "--iterations", "7");
         assertEquals(3, p.worldSize());
         assertEquals("127.0.0.1", p.bind());
@@ -44,7 +44,18 @@ class LaunchCommandTest {
         assertEquals("dev.trainyard.examples.AllReduceCheck", p.entry().mainClass());
         assertEquals(List.of("--iterations", "7"), p.workerArgs());
         assertTrue(p.runDir().startsWith("runs"), p.runDir().toString());
+        assertTrue(Files.isDirectory(p.runDir()), "created by the plan, so no other launch can take it");
+        Files.delete(p.runDir());
         assertEquals(0, p.masterPort());
+    }
+
+    @Test
+    void launchesInTheSameMillisecondGetRunDirectoriesOfTheirOwn() throws Exception {
+        java.util.Set<Path> dirs = new java.util.HashSet<>();
+        for (int i = 0; i < 50; i++) {
+            assertTrue(dirs.add(LaunchCommand.freshRunDir(tmp.resolve("runs"))), "run directory " + i + " is new");
+        }
+        assertEquals(50, Files.list(tmp.resolve("runs")).count());
     }
 
     @Test
@@ -79,7 +90,7 @@ class LaunchCommandTest {
     void multiNodePlanReadsTheTokenFile() throws Exception {
         LaunchPlan p = plan("--nnodes", "2", "--bind", "127.0.0.1", "--token-file", tokenFile("rw-------").toString(),
                 "--example", "allreduce");
-        assertEquals("0123456789abcdef0123456789abcdef", p.token().value());
+        assertEquals("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", p.token().value());
         assertEquals("127.0.0.1", p.masterAddr());
     }
 }

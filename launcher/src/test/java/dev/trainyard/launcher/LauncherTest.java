@@ -193,7 +193,7 @@ class LauncherTest {
     @Test
     void unreachableMasterFailsAfterTheRendezvousTimeout() throws Exception {
         Path token = tmp.resolve("job.token");
-        Files.writeString(token, "0123456789abcdef0123456789abcdef");
+        Files.writeString(token, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
         Files.setPosixFilePermissions(token, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         int port;
         try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
@@ -211,7 +211,7 @@ class LauncherTest {
     @Test
     void missingNodeIsNamedWhenRendezvousTimesOut() throws Exception {
         Path token = tmp.resolve("job.token");
-        Files.writeString(token, "0123456789abcdef0123456789abcdef");
+        Files.writeString(token, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
         Files.setPosixFilePermissions(token, java.nio.file.attribute.PosixFilePermissions.fromString("r--------"));
         try (LauncherProcess l = LauncherProcess.start(args("--nnodes", "3", "--node-rank", "0", "--bind", "127.0.0.1",
                 "--token-file", token.toString(), "--timeout", "2s", "--example", "allreduce"))) {

@@ -34,7 +34,7 @@ class TwoNodeLaunchTest {
         }
         assumeTrue(why == null, why);
         token = tmp.resolve("job.token");
-        Files.writeString(token, "f00dfeedf00dfeedf00dfeedf00dfeed");
+        Files.writeString(token, "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeed");
         Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
     }
 

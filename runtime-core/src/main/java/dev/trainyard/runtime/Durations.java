@@ -5,9 +5,17 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Parses the durations users type: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}, or plain seconds. */
+/**
+ * Parses the durations users type: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}, or plain
+ * seconds, up to {@link #MAX}.
+ */
 public final class Durations {
-    private static final Pattern FORM = Pattern.compile("(\\d+)(ms|s|m|h)?");
+    /**
+     * The longest wait Trainyard accepts: the rendezvous store refuses longer waits (a wait held
+     * for days is a bug or an attack), so a longer timeout would only fail later, less clearly.
+     */
+    public static final Duration MAX = Duration.ofDays(1);
+    private static final Pattern FORM = Pattern.compile("(\\d{1,12})(ms|s|m|h)?");
 
     private Durations() {
     }
@@ -28,6 +36,9 @@ public final class Durations {
         };
         if (d.isZero()) {
             throw new IllegalArgumentException("duration '" + text + "' must be positive");
+        }
+        if (d.compareTo(MAX) > 0) {
+            throw new IllegalArgumentException("duration '" + text + "' is longer than the 24h Trainyard accepts");
         }
         return d;
     }
