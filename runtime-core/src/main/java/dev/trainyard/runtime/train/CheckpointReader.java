@@ -27,6 +27,8 @@ import java.util.zip.CRC32;
  * not fit leaves nothing half-loaded.
  */
 final class CheckpointReader {
+    /** More parameters or slots than any model has: a count past this is a damaged header, not a model. */
+    private static final int MAX_ENTRIES = 1 << 24;
     private final FileChannel in;
     private final ByteBuffer buf = ByteBuffer.allocate(CheckpointWriter.BUFFER).order(ByteOrder.BIG_ENDIAN);
 
@@ -129,6 +131,9 @@ final class CheckpointReader {
         long steps = readLong();
         int slots = readInt();
         int count = readInt();
+        if (count < 0 || count > MAX_ENTRIES || slots < 0 || slots > MAX_ENTRIES) {
+            return "it claims " + count + " optimizer entries of " + slots + " slots: not a checkpoint of this format";
+        }
         Map<String, Integer> saved = new LinkedHashMap<>();
         for (int i = 0; i < count; i++) {
             String name = readName();

@@ -109,8 +109,9 @@ public final class Checkpoints {
                     return Optional.of(state);
                 }
                 log.accept("checkpoint " + p + " is unusable (" + problem + "); falling back to the previous one");
-            } catch (IOException | UncheckedIOException e) {
-                log.accept("checkpoint " + p + " cannot be read (" + e.getMessage() + "); falling back to the previous one");
+            } catch (IOException | RuntimeException e) {
+                // any parse failure (a header that passes the CRC can still hold nonsense) means: this file is unusable
+                log.accept("checkpoint " + p + " cannot be read (" + e + "); falling back to the previous one");
             }
         }
         return Optional.empty();

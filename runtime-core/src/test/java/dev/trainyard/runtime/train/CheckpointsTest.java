@@ -129,6 +129,42 @@ class CheckpointsTest {
         }
     }
 
+    /** A header that passes the checksum can still claim anything: a count past any model is refused, not allocated. */
+    @Test
+    void aConsistentFileClaimingAbsurdCountsFallsBack() throws Exception {
+        List<String> log = new ArrayList<>();
+        Checkpoints cps = new Checkpoints(dir, 3, log::add);
+        try (Model a = model(8)) {
+            OptimizerState adam = Adam.adam(LearningRateSchedule.constant(1e-3), 0.9, 0.999, 1e-8, 0).newState(counts(a.getBlock()));
+            cps.save(new TrainingState(0, 1, 1), a.getBlock(), adam);
+            Path newest = cps.save(new TrainingState(0, 2, 2), a.getBlock(), adam);
+            byte[] file = Files.readAllBytes(newest);
+            byte[] kind = {0, 0, 0, 4, 'a', 'd', 'a', 'm'};
+            int at = indexOf(file, kind) + kind.length + Long.BYTES + Integer.BYTES; // past the kind, the step count and the slots
+            java.nio.ByteBuffer.wrap(file).putInt(at, Integer.MAX_VALUE);
+            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+            crc.update(file, 0, file.length - Long.BYTES);
+            java.nio.ByteBuffer.wrap(file).putLong(file.length - Long.BYTES, crc.getValue());
+            Files.write(newest, file);
+            log.clear();
+            assertEquals(Optional.of(new TrainingState(0, 1, 1)), cps.loadNewest(a.getBlock(), adam));
+            assertTrue(log.get(0).contains("claims 2147483647 optimizer entries") && log.get(0).contains("falling back"), log.toString());
+        }
+    }
+
+    private static int indexOf(byte[] data, byte[] pattern) {
+        outer:
+        for (int i = 0; i + pattern.length <= data.length; i++) {
+            for (int j = 0; j < pattern.length; j++) {
+                if (data[i + j] != pattern[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        throw new AssertionError("pattern not in the file");
+    }
+
     /** A disk that fills up mid-write: the error says the previous checkpoint is valid, and it is; no temp file stays. */
     @Test
     void aFullDiskLeavesThePreviousCheckpointAndNoTempFile() throws Exception {
