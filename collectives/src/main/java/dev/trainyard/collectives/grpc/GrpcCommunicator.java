@@ -11,6 +11,7 @@ import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.Fingerprint;
 import dev.trainyard.collectives.FingerprintMismatchException;
 import dev.trainyard.collectives.HostBuffers;
+import dev.trainyard.collectives.HostPort;
 import dev.trainyard.collectives.PeerFailureException;
 import dev.trainyard.collectives.ReduceOp;
 import dev.trainyard.collectives.Transport;
@@ -191,7 +192,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     /** Writes our endpoints into the store and waits for everybody else's. */
     private void publishAndAwaitPeers(Store store, boolean tcp) {
         int port = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
-        store.setString(endpointKey(rank), options.advertiseHost() + ":" + port);
+        store.setString(endpointKey(rank), HostPort.format(options.advertiseHost(), port));
         if (tcp) {
             store.setString(tcpKey(rank), Integer.toString(tcpListener.port()));
         }
@@ -233,13 +234,13 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             ((GrpcPeerLink) links[p]).open(address, channels[p], method, callOptions, headers);
             return;
         }
-        String host = address.substring(0, address.lastIndexOf(':'));
+        String host = HostPort.host(address);
         int tcpPort = Integer.parseInt(store.getString(tcpKey(p), options.connectTimeout()));
         try {
             ((TcpPeerLink) links[p]).connect(host, tcpPort, handshake, rank, options.connectTimeout().toMillis());
         } catch (IOException e) {
             throw new PeerFailureException("rank " + rank + " cannot open a data-plane connection to rank " + p
-                    + " at " + host + ":" + tcpPort + ": " + e.getMessage(), List.of(p), e);
+                    + " at " + HostPort.format(host, tcpPort) + ": " + e.getMessage(), List.of(p), e);
         }
     }
 

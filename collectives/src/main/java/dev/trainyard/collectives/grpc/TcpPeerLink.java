@@ -1,6 +1,7 @@
 package dev.trainyard.collectives.grpc;
 
 import dev.trainyard.collectives.Fingerprint;
+import dev.trainyard.collectives.HostPort;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -64,7 +65,7 @@ final class TcpPeerLink extends PeerLink {
 
     /** Connects to the peer's TCP listener, authenticates, and starts the writer thread. */
     void connect(String host, int port, TcpHandshake handshake, int rank, long timeoutMillis) throws IOException {
-        this.address = host + ":" + port;
+        this.address = HostPort.format(host, port);
         SocketChannel ch = SocketChannel.open();
         try {
             ch.socket().setTcpNoDelay(true);

@@ -1,6 +1,7 @@
 package dev.trainyard.collectives.store;
 
 import com.google.protobuf.ByteString;
+import dev.trainyard.collectives.HostPort;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TransportSecurity;
 import dev.trainyard.collectives.store.proto.AddRequest;
@@ -41,7 +42,7 @@ public final class GrpcStore implements Store {
 
     /** @param callDeadline how long a call that does not wait for keys may take (a supervisor polling the store wants it short) */
     public GrpcStore(String host, int port, JobToken token, TransportSecurity security, Duration timeout, Duration callDeadline) {
-        this.target = host + ":" + port;
+        this.target = HostPort.format(host, port);
         this.timeout = timeout;
         this.callDeadline = callDeadline;
         this.channel = NettyChannelBuilder.forAddress(host, port, security.channelCredentials()).build();
