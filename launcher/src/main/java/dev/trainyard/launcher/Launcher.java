@@ -61,6 +61,11 @@ final class Launcher {
                 + (plan.security().encrypted() ? ", mutual TLS" : "")
                 + "; " + plan.worldSize() + " workers (" + plan.nnodes() + " node(s) x " + plan.nprocPerNode()
                 + "); logs in " + plan.runDir());
+        if (plan.nnodes() > 1 && !plan.security().encrypted()) {
+            say("warning: no TLS between the " + plan.nnodes() + " nodes: gradients, parameters and the store's contents cross"
+                    + " the network in clear (the job token does not: connections prove it without sending it);"
+                    + " give --tls-cert, --tls-key and --tls-ca to encrypt them");
+        }
         StoreServer server = null;
         Store store;
         int port;

@@ -1,27 +1,40 @@
 package dev.trainyard.collectives.grpc;
 
 import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.security.TokenProof;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
 
 /**
- * Authenticates a raw TCP data-plane connection before any frame flows: the connecting rank sends
- * magic, world size, its rank, the rank it means to reach and the job token; the listener answers
- * one status byte. A wrong token, world size or target closes the connection: like the gRPC
- * services, the TCP listener never lets an unauthenticated peer see or change job state.
+ * Authenticates a raw TCP data-plane connection before any frame flows, by challenge and response
+ * so that the job token never crosses the wire:
+ * <ol>
+ *   <li>the connecting rank sends magic, world size, its rank, the rank it means to reach and a
+ *       fresh nonce;</li>
+ *   <li>the listener checks the group, answers {@code OK}, a nonce of its own and its proof
+ *       (HMAC with the token over both nonces and the group), so the connecting rank knows it
+ *       reached a member of the job, not an impostor listening on the port;</li>
+ *   <li>the connecting rank answers its proof (another label, the same values); the listener
+ *       answers one status byte.</li>
+ * </ol>
+ * A recorded handshake replayed later fails: the listener's nonce is new each time. A wrong proof,
+ * world size or target closes the connection: like the gRPC services, the TCP listener never lets
+ * an unauthenticated peer see or change job state. One deadline covers the whole handshake.
  */
 final class TcpHandshake {
-    private static final int MAGIC = 0x54595431; // "TYT1"
+    private static final int MAGIC = 0x54595432; // "TYT2"
     /** For the whole handshake, not per read: a client trickling one byte at a time gets no longer than this. */
     private static final int TIMEOUT_MILLIS = 10_000;
+    static final int HELLO_BYTES = 16 + TokenProof.NONCE_BYTES;
     static final byte OK = 0;
     static final byte REFUSED = 1;
+    private static final String LISTENER = "trainyard tcp listener v2";
+    private static final String CONNECTOR = "trainyard tcp connector v2";
 
     private final JobToken token;
     private final int rank;
@@ -33,20 +46,44 @@ final class TcpHandshake {
         this.size = size;
     }
 
-    /** Client side. Throws if the listener refuses or does not answer in time. */
+    /** The first message of a connecting rank: group, ranks and its nonce. */
+    static byte[] hello(int size, int sender, int target, byte[] nonce) {
+        return ByteBuffer.allocate(HELLO_BYTES).putInt(MAGIC).putInt(size).putInt(sender).putInt(target).put(nonce).array();
+    }
+
+    /** What a listener proves and a connector proves: the same values under different labels, so neither proof can stand for the other. */
+    static byte[] proof(JobToken token, boolean listener, int size, int sender, int target, byte[] connectorNonce, byte[] listenerNonce) {
+        byte[] group = ByteBuffer.allocate(12).putInt(size).putInt(sender).putInt(target).array();
+        return TokenProof.of(token, listener ? LISTENER : CONNECTOR, group, connectorNonce, listenerNonce);
+    }
+
+    /** Client side. Throws if the listener refuses, cannot prove it holds the token, or does not answer in time. */
     void offer(SocketChannel ch, int target) throws IOException {
-        byte[] t = token.value().getBytes(StandardCharsets.US_ASCII);
-        ByteBuffer hello = ByteBuffer.allocate(18 + t.length);
-        hello.putInt(MAGIC).putInt(size).putInt(rank).putInt(target).putShort((short) t.length).put(t).flip();
-        while (hello.hasRemaining()) {
-            ch.write(hello);
-        }
-        ch.socket().setSoTimeout(TIMEOUT_MILLIS);
-        int status = ch.socket().getInputStream().read();
-        ch.socket().setSoTimeout(0);
-        if (status != OK) {
-            throw new IOException("rank " + target + " refused the data-plane connection from rank " + rank
-                    + (status < 0 ? " (connection closed)" : "") + ": wrong job token, world size or address");
+        byte[] ours = TokenProof.nonce();
+        write(ch, hello(size, rank, target, ours));
+        DataInputStream in = new DataInputStream(new DeadlineInput(ch, System.nanoTime() + TIMEOUT_MILLIS * 1_000_000L));
+        try {
+            int status = in.read();
+            if (status != OK) {
+                throw new IOException("rank " + target + " refused the data-plane connection from rank " + rank
+                        + (status < 0 ? " (connection closed)" : "") + ": wrong world size or address");
+            }
+            byte[] theirs = exactly(in, TokenProof.NONCE_BYTES);
+            byte[] theirProof = exactly(in, TokenProof.BYTES);
+            if (!TokenProof.matches(proof(token, true, size, rank, target, ours, theirs), theirProof)) {
+                throw new IOException("the listener at " + ch.getRemoteAddress() + " could not prove it holds the job token:"
+                        + " not rank " + target + " of this job (wrong address published, or an impostor on the port)");
+            }
+            write(ch, proof(token, false, size, rank, target, ours, theirs));
+            status = in.read();
+            if (status != OK) {
+                throw new IOException("rank " + target + " refused the data-plane connection from rank " + rank
+                        + (status < 0 ? " (connection closed)" : "") + ": wrong job token, or rank " + rank + " is already connected");
+            }
+        } catch (SocketTimeoutException e) {
+            throw new IOException("rank " + target + " did not complete the data-plane handshake within " + TIMEOUT_MILLIS + " ms", e);
+        } finally {
+            ch.socket().setSoTimeout(0);
         }
     }
 
@@ -61,28 +98,45 @@ final class TcpHandshake {
             DataInputStream in = new DataInputStream(new DeadlineInput(ch, deadline)); // blocking channel: honours SO_TIMEOUT
             int magic = in.readInt();
             if (magic != MAGIC) {
-                return refuse(ch, why, "not a Trainyard data-plane connection");
+                return refuse(ch, why, "not a Trainyard data-plane connection of this version");
             }
             int theirSize = in.readInt();
             int sender = in.readInt();
             int target = in.readInt();
-            int len = in.readUnsignedShort();
-            byte[] presented = in.readNBytes(len);
-            if (!token.matches(new String(presented, StandardCharsets.US_ASCII))) {
-                return refuse(ch, why, "wrong job token");
-            }
+            byte[] theirs = exactly(in, TokenProof.NONCE_BYTES);
             if (theirSize != size || target != rank || sender < 0 || sender >= size || sender == rank) {
                 return refuse(ch, why, "group mismatch (world size " + theirSize + " vs " + size + ", target rank "
                         + target + " vs " + rank + ", sender " + sender + ")");
             }
+            byte[] ours = TokenProof.nonce();
+            write(ch, ByteBuffer.allocate(1 + TokenProof.NONCE_BYTES + TokenProof.BYTES).put(OK).put(ours)
+                    .put(proof(token, true, size, sender, rank, theirs, ours)).array());
+            byte[] presented = exactly(in, TokenProof.BYTES);
+            if (!TokenProof.matches(proof(token, false, size, sender, rank, theirs, ours), presented)) {
+                return refuse(ch, why, "wrong job token (its proof does not verify)");
+            }
             if (!claim.getAsBoolean()) {
                 return refuse(ch, why, "its handshake slot went to a newer connection (too many pending)");
             }
-            ch.write(ByteBuffer.wrap(new byte[] {OK}));
+            write(ch, new byte[] {OK});
             ch.socket().setSoTimeout(0);
             return sender;
         } catch (SocketTimeoutException e) {
             return refuse(ch, why, "handshake not completed within " + TIMEOUT_MILLIS + " ms");
+        }
+    }
+
+    /** {@code n} bytes, or EOFException: a short nonce or proof is a broken handshake, not a shorter one. */
+    private static byte[] exactly(DataInputStream in, int n) throws IOException {
+        byte[] b = new byte[n];
+        in.readFully(b);
+        return b;
+    }
+
+    private static void write(SocketChannel ch, byte[] bytes) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        while (b.hasRemaining()) {
+            ch.write(b);
         }
     }
 

@@ -10,12 +10,13 @@ import java.util.Objects;
 import java.util.concurrent.Executor;
 
 /**
- * The shared secret of one job. Every gRPC call (store and data plane) carries it in the
- * {@value #HEADER_NAME} header; servers refuse calls without it. Never put it on a command line.
+ * The shared secret of one job. It never crosses the wire: every gRPC call (store, peer control,
+ * data-plane streams) carries a {@link CallProof} of it, the raw TCP data plane a challenge and
+ * response ({@link TokenProof}); servers refuse calls and connections without a valid proof. Never
+ * put it on a command line.
  */
 public final class JobToken {
-    public static final String HEADER_NAME = "trainyard-token";
-    static final Metadata.Key<String> HEADER = Metadata.Key.of(HEADER_NAME, Metadata.ASCII_STRING_MARSHALLER);
+    static final Metadata.Key<String> HEADER = Metadata.Key.of(CallProof.HEADER_NAME, Metadata.ASCII_STRING_MARSHALLER);
     private static final int MIN_LENGTH = 16;
 
     private final String value;
@@ -50,24 +51,18 @@ public final class JobToken {
         return value;
     }
 
-    /** Checks a presented token in constant time. */
-    public boolean matches(String presented) {
-        return presented != null && java.security.MessageDigest.isEqual(
-                value.getBytes(StandardCharsets.US_ASCII), presented.getBytes(StandardCharsets.US_ASCII));
-    }
-
-    /** Server side: refuses calls without this token with UNAUTHENTICATED before any handler runs. */
+    /** Server side: refuses calls without a fresh proof of this token with UNAUTHENTICATED before any handler runs. */
     public ServerInterceptor serverInterceptor(String serviceName) {
-        return new TokenServerInterceptor(this, serviceName);
+        return new TokenServerInterceptor(new CallProof(this), serviceName);
     }
 
-    /** Client side: attaches this token to every call. */
+    /** Client side: attaches a fresh proof of this token (never the token) to every call. */
     public CallCredentials callCredentials() {
         return new CallCredentials() {
             @Override
             public void applyRequestMetadata(RequestInfo info, Executor executor, MetadataApplier applier) {
                 Metadata headers = new Metadata();
-                headers.put(HEADER, value);
+                headers.put(HEADER, CallProof.create(JobToken.this, info.getMethodDescriptor().getFullMethodName(), System.currentTimeMillis()));
                 applier.apply(headers);
             }
         };

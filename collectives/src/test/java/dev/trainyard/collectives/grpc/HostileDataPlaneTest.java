@@ -10,6 +10,7 @@ import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.Fingerprint;
 import dev.trainyard.collectives.ReduceOp;
 import dev.trainyard.collectives.security.JobToken;
+import dev.trainyard.collectives.security.TokenProof;
 import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.StoreServer;
 import java.io.IOException;
@@ -19,7 +20,6 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,8 +39,6 @@ import org.junit.jupiter.api.Test;
  * delays the real peers, and the collective still gives the exact result.
  */
 class HostileDataPlaneTest {
-    private static final int MAGIC = 0x54595431;
-
     @Test
     void strangersAreRefusedWithoutDelayingRealPeersAndTheResultIsExact() throws Exception {
         JobToken token = JobToken.generate();
@@ -51,11 +49,11 @@ class HostileDataPlaneTest {
                 byte[] noise = new byte[4096];
                 new SplittableRandom(3).nextBytes(noise);
                 assertRefused(g.port, noise);
-                assertRefused(g.port, hello(2, 1, 0, "not-the-token-not-the-token-xx"));
-                assertRefused(g.port, hello(2, 1, 0, token.value().substring(1)));
-                assertRefused(g.port, hello(3, 1, 0, token.value())); // another world size
-                assertRefused(g.port, hello(2, 0, 0, token.value())); // claims to be the listener itself
-                assertRefused(g.port, hello(2, 7, 0, token.value())); // no such rank
+                assertWrongProofRefused(g.port, new byte[TokenProof.BYTES]);
+                assertWrongProofRefused(g.port, TcpHandshake.proof(JobToken.generate(), false, 2, 1, 0, new byte[32], new byte[32]));
+                assertRefused(g.port, hello(3, 1, 0)); // another world size
+                assertRefused(g.port, hello(2, 0, 0)); // claims to be the listener itself
+                assertRefused(g.port, hello(2, 7, 0)); // no such rank
                 String control = g.store1.getString(GrpcCommunicator.endpointKey(0), Duration.ofSeconds(30));
                 try (Socket s = new Socket("127.0.0.1", Integer.parseInt(control.substring(control.lastIndexOf(':') + 1)))) {
                     s.setSoTimeout(15_000);
@@ -71,12 +69,10 @@ class HostileDataPlaneTest {
                     assertTrue(seconds < 8, "rank 1 needed " + seconds + " s to join past a stalled connection");
 
                     // an impostor with the right token for a rank that is already connected
-                    try (Socket impostor = new Socket("127.0.0.1", g.port)) {
-                        impostor.setSoTimeout(10_000);
-                        impostor.getOutputStream().write(hello(2, 1, 0, token.value()));
-                        InputStream in = impostor.getInputStream();
-                        assertEquals(TcpHandshake.OK, in.read()); // the token is right...
-                        drainUntilClosed(in); // ...but rank 1 is taken: hung up
+                    try (SocketChannel impostor = SocketChannel.open(new InetSocketAddress("127.0.0.1", g.port))) {
+                        new TcpHandshake(token, 1, 2).offer(impostor, 0); // the token is right...
+                        impostor.socket().setSoTimeout(10_000);
+                        drainUntilClosed(impostor.socket().getInputStream()); // ...but rank 1 is taken: hung up
                     }
 
                     float[] a = {1, 2, 3, 4.5f};
@@ -105,7 +101,7 @@ class HostileDataPlaneTest {
         List<Socket> tricklers = new ArrayList<>();
         AtomicBoolean stop = new AtomicBoolean();
         Thread trickle = new Thread(() -> {
-            byte[] hello = hello(2, 1, 0, "x".repeat(token.value().length())); // without the token, as an attacker is
+            byte[] hello = hello(2, 1, 0); // it never gets to prove anything
             for (int i = 0; !stop.get() && i < hello.length; i++) {
                 for (Socket s : tricklers) {
                     try {
@@ -206,10 +202,22 @@ class HostileDataPlaneTest {
         }
     }
 
-    private static byte[] hello(int size, int sender, int target, String token) {
-        byte[] t = token.getBytes(StandardCharsets.US_ASCII);
-        return ByteBuffer.allocate(18 + t.length).putInt(MAGIC).putInt(size).putInt(sender).putInt(target)
-                .putShort((short) t.length).put(t).array();
+    private static byte[] hello(int size, int sender, int target) {
+        return TcpHandshake.hello(size, sender, target, new byte[TokenProof.NONCE_BYTES]);
+    }
+
+    /** A stranger passes the group check, gets the listener's challenge, answers {@code proof}: refused, hung up. */
+    private static void assertWrongProofRefused(int port, byte[] proof) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(15_000);
+            s.getOutputStream().write(hello(2, 1, 0));
+            InputStream in = s.getInputStream();
+            assertEquals(TcpHandshake.OK, in.read(), "the group is right");
+            assertEquals(TokenProof.NONCE_BYTES + TokenProof.BYTES, in.readNBytes(TokenProof.NONCE_BYTES + TokenProof.BYTES).length);
+            s.getOutputStream().write(proof);
+            assertEquals(TcpHandshake.REFUSED, in.read());
+            drainUntilClosed(in);
+        }
     }
 
     /** The listener answers REFUSED and hangs up. */

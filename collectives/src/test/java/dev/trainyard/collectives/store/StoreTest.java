@@ -134,7 +134,7 @@ class StoreTest {
             StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> StoreGrpc.newBlockingStub(raw)
                     .set(SetRequest.newBuilder().setKey("key").setValue(ByteString.copyFromUtf8("evil")).build()));
             assertEquals(Status.Code.UNAUTHENTICATED, e.getStatus().getCode());
-            assertTrue(e.getStatus().getDescription().contains("missing job token"));
+            assertTrue(e.getStatus().getDescription().contains("no proof of the job token"));
         } finally {
             raw.shutdownNow();
         }
