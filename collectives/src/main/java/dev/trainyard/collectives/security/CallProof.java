@@ -27,6 +27,8 @@ public final class CallProof {
     private final JobToken token;
     /** Nonces seen within the window, with the time (server clock, ms) after which they may be forgotten. */
     private final Map<String, Long> seen = new ConcurrentHashMap<>();
+    /** Sweeps are a pass over every remembered nonce: at most one a second, not one per call. */
+    private volatile long nextSweep;
 
     CallProof(JobToken token) {
         this.token = token;
@@ -70,7 +72,8 @@ public final class CallProof {
             return "a proof dated " + (nowMillis - millis) / 1000 + " s from this server's clock, outside the "
                     + WINDOW.toMinutes() + "-minute window: a replayed call, or clocks that differ (synchronize them with NTP)";
         }
-        if (seen.size() >= SWEEP_AT) {
+        if (seen.size() >= SWEEP_AT && nowMillis >= nextSweep) {
+            nextSweep = nowMillis + 1000;
             seen.values().removeIf(until -> until < nowMillis);
         }
         if (seen.putIfAbsent(parts[2], millis + 2 * WINDOW.toMillis()) != null) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.common.primitives.Bytes;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TokenProof;
 import java.io.ByteArrayOutputStream;
@@ -38,7 +39,7 @@ class HandshakeOnTheWireTest {
             assertEquals("accepted rank 1", verdict.get(20, TimeUnit.SECONDS));
             byte[] secret = token.value().getBytes(StandardCharsets.US_ASCII);
             assertTrue(relay.sent().length > 0 && relay.received().length > 0, "the relay saw the handshake");
-            assertTrue(indexOf(relay.sent(), secret) < 0 && indexOf(relay.received(), secret) < 0, "the token's bytes never cross");
+            assertTrue(Bytes.indexOf(relay.sent(), secret) < 0 && Bytes.indexOf(relay.received(), secret) < 0, "the token's bytes never cross");
 
             // the eavesdropper replays what the rank sent, byte for byte: the listener's fresh nonce makes the old proof wrong
             CompletableFuture<String> replayed = acceptOne(listener);
@@ -83,19 +84,6 @@ class HandshakeOnTheWireTest {
                 return "failed: " + e;
             }
         });
-    }
-
-    private static int indexOf(byte[] data, byte[] pattern) {
-        outer:
-        for (int i = 0; i + pattern.length <= data.length; i++) {
-            for (int j = 0; j < pattern.length; j++) {
-                if (data[i + j] != pattern[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 
     /** Forwards one connection to {@code target}, keeping a copy of the bytes each way (what a sniffer on the path sees). */

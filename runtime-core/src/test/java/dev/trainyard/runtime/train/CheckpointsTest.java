@@ -140,7 +140,7 @@ class CheckpointsTest {
             Path newest = cps.save(new TrainingState(0, 2, 2), a.getBlock(), adam);
             byte[] file = Files.readAllBytes(newest);
             byte[] kind = {0, 0, 0, 4, 'a', 'd', 'a', 'm'};
-            int at = indexOf(file, kind) + kind.length + Long.BYTES + Integer.BYTES; // past the kind, the step count and the slots
+            int at = com.google.common.primitives.Bytes.indexOf(file, kind) + kind.length + Long.BYTES + Integer.BYTES; // past the kind, the step count and the slots
             java.nio.ByteBuffer.wrap(file).putInt(at, Integer.MAX_VALUE);
             java.util.zip.CRC32 crc = new java.util.zip.CRC32();
             crc.update(file, 0, file.length - Long.BYTES);
@@ -150,19 +150,6 @@ class CheckpointsTest {
             assertEquals(Optional.of(new TrainingState(0, 1, 1)), cps.loadNewest(a.getBlock(), adam));
             assertTrue(log.get(0).contains("claims 2147483647 optimizer entries") && log.get(0).contains("falling back"), log.toString());
         }
-    }
-
-    private static int indexOf(byte[] data, byte[] pattern) {
-        outer:
-        for (int i = 0; i + pattern.length <= data.length; i++) {
-            for (int j = 0; j < pattern.length; j++) {
-                if (data[i + j] != pattern[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        throw new AssertionError("pattern not in the file");
     }
 
     /** A disk that fills up mid-write: the error says the previous checkpoint is valid, and it is; no temp file stays. */
