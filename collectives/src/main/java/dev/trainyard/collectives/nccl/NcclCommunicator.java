@@ -311,6 +311,12 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
             return work;
         }
         inFlight.add(new InFlight(work, done, System.nanoTime() + timeout.toNanos(), onDone));
+        if (failure != null) {
+            // fail() may have drained the list between the check above and the add (it does not hold this lock,
+            // so that the watchdog can fail while a caller waits in staged()); the watchdog has stopped, so drain
+            // here: fail() sets the failure before draining, so one of the two drains sees this work
+            failPending(failure);
+        }
         LockSupport.unpark(watchdog);
         return work;
     }
@@ -369,10 +375,14 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
                 cause.addSuppressed(e);
             }
         }
+        failPending(cause);
+        LockSupport.unpark(watchdog);
+    }
+
+    private void failPending(CollectiveException cause) {
         for (InFlight f; (f = inFlight.poll()) != null; ) {
             f.work().fail(cause);
         }
-        LockSupport.unpark(watchdog);
     }
 
     private String where() {

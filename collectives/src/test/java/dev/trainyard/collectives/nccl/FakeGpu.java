@@ -44,6 +44,11 @@ class FakeGpu implements GpuRuntime {
         };
     }
 
+    /** Stops every stream's thread: an aborted communicator leaves its streams to the process's exit. */
+    void release() {
+        streams.values().forEach(ExecutorService::shutdownNow);
+    }
+
     /** Queues {@code kernel} on the compute stream, as a DJL op would. */
     void onComputeStream(Runnable kernel) {
         streams.get(COMPUTE_STREAM).execute(kernel);

@@ -19,6 +19,7 @@ import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -196,6 +197,42 @@ class NcclCommunicatorTest {
         assertInstanceOf(CommunicatorAbortedException.class, e);
         assertTrue(e.getMessage().contains("rank 1 (GPU 0): communicator aborted: the launcher is stopping the job"), e.getMessage());
         assertEquals(1, gpus.get(1).aborts.get());
+    }
+
+    /**
+     * Work issued while another thread aborts must still end: an issue that checked for a failure just
+     * before the abort, and queued its work just after the abort drained the queue, used to wait forever
+     * (the watchdog had stopped). Hundreds of tries, each racing three issues against one abort; the first
+     * work that does not end within a second fails the test (every end here is immediate).
+     */
+    @Test
+    void workIssuedDuringAnAbortAlwaysEnds() throws Exception {
+        int tries = 500;
+        for (int t = 0; t < tries; t++) {
+            FakeGpu gpu = new FakeGpu(new FakeNcclWorld(1));
+            NcclCommunicator comm = NcclCommunicator.connect(new InMemoryStore(Duration.ofSeconds(5)), 0, 1, 0,
+                    Duration.ofSeconds(5), Duration.ofSeconds(60), gpu);
+            CyclicBarrier start = new CyclicBarrier(2);
+            Future<List<Work>> issuing = threads.submit(() -> {
+                start.await();
+                List<Work> issued = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    issued.add(comm.allReduceAsync(gpu.malloc(16), 4, DataType.FLOAT32, ReduceOp.SUM));
+                }
+                return issued;
+            });
+            start.await();
+            comm.abort("the launcher is stopping the job");
+            for (Work w : issuing.get(30, TimeUnit.SECONDS)) {
+                try {
+                    assertTrue(w.await(Duration.ofSeconds(1)), "try " + t + ": " + w.fingerprint() + " never ended");
+                } catch (CommunicatorAbortedException expected) {
+                    // completed or aborted: the two outcomes every issue must reach
+                }
+            }
+            comm.close();
+            gpu.release();
+        }
     }
 
     @Test
