@@ -79,6 +79,7 @@ final class WorkerGroup {
         env.put(WorkerEnv.RESTART_COUNT, Integer.toString(generation));
         env.put(WorkerEnv.TOKEN, plan.token().value());
         env.put(WorkerEnv.BIND, plan.bind());
+        env.putAll(NcclSocketEnv.forBind(plan.bind(), System.getenv()));
         env.put(WorkerEnv.RUN_DIR, plan.runDir().toAbsolutePath().toString());
         env.put(WorkerEnv.BACKEND, plan.backend().cliName());
         env.put(WorkerEnv.RENDEZVOUS_TIMEOUT, Durations.format(plan.rendezvousTimeout()));

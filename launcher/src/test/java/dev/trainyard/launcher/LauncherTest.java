@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -159,6 +161,9 @@ class LauncherTest {
             }
             assertTrue(out.contains("[rank 0] env CUDA_VISIBLE_DEVICES=3") && out.contains("[rank 1] env CUDA_VISIBLE_DEVICES=5"), out);
             assertTrue(out.contains("[rank 0] env MALLOC_MMAP_THRESHOLD_=33554432"), out);
+            // NCCL's unauthenticated sockets stay on the interface of --bind (127.0.0.1: the loopback one)
+            String lo = NetworkInterface.getByInetAddress(InetAddress.getLoopbackAddress()).getName();
+            assertTrue(out.contains("[rank 1] env NCCL_SOCKET_IFNAME==" + lo) && out.contains("[rank 1] env NCCL_SOCKET_FAMILY=AF_INET"), out);
             String port = out.replaceAll("(?s).*rendezvous store listening on 127\\.0\\.0\\.1:(\\d+).*", "$1");
             assertTrue(out.contains("[rank 1] env MASTER_PORT=" + port), out);
         }

@@ -27,7 +27,8 @@ public final class ScriptedWorker {
             if (a.contains("--print-env")) {
                 for (String name : List.of(WorkerEnv.RANK, WorkerEnv.LOCAL_RANK, WorkerEnv.WORLD_SIZE, WorkerEnv.LOCAL_WORLD_SIZE,
                         WorkerEnv.NODE_RANK, WorkerEnv.MASTER_ADDR, WorkerEnv.MASTER_PORT, WorkerEnv.RESTART_COUNT,
-                        WorkerEnv.CUDA_VISIBLE_DEVICES, "MALLOC_MMAP_THRESHOLD_")) {
+                        WorkerEnv.CUDA_VISIBLE_DEVICES, "MALLOC_MMAP_THRESHOLD_", "NCCL_SOCKET_IFNAME",
+                        "NCCL_SOCKET_FAMILY")) {
                     System.out.println("env " + name + "=" + System.getenv(name));
                 }
                 String cmdLine = String.join(" ", ProcessHandle.current().info().arguments().orElse(new String[0]));
