@@ -1,5 +1,6 @@
 package dev.trainyard.collectives.grpc;
 
+import dev.trainyard.collectives.Keepalive;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.Empty;
 import dev.trainyard.collectives.CollectiveException;
@@ -168,7 +169,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     /** The gRPC server (peer control; the data-plane streams with GRPC_STREAM) and, with TCP, the TCP listener. */
     private void startListeners(boolean tcp, TcpHandshake handshake) {
         int window = options.receiveWindow();
-        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.bindHost(), 0), options.security().serverCredentials())
+        NettyServerBuilder builder = Keepalive.on(NettyServerBuilder.forAddress(new InetSocketAddress(options.bindHost(), 0), options.security().serverCredentials()))
                 .directExecutor()
                 .maxInboundMessageSize(maxMessageBytes())
                 .flowControlWindow(Math.max(1 << 20, (window + 1) * maxMessageBytes()))
@@ -218,7 +219,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     /** The control channel to {@code p}, and the data-plane connection or stream. */
     private void connectTo(int p, Store store, boolean tcp, TcpHandshake handshake) {
         String address = store.getString(endpointKey(p), options.connectTimeout());
-        channels[p] = NettyChannelBuilder.forTarget(address, options.security().channelCredentials())
+        channels[p] = Keepalive.on(NettyChannelBuilder.forTarget(address, options.security().channelCredentials()))
                 .directExecutor()
                 .disableRetry() // a retried stream would re-send frames we already reused
                 .maxInboundMessageSize(maxMessageBytes())

@@ -1,5 +1,6 @@
 package dev.trainyard.collectives.grpc;
 
+import dev.trainyard.collectives.Keepalive;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -69,6 +70,7 @@ final class TcpListener implements AutoCloseable {
         String[] why = new String[1];
         try {
             ch.socket().setTcpNoDelay(true);
+            Keepalive.on(ch);
             int sender = handshake.accept(ch, why, claim);
             if (sender < 0) {
                 LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: refused a connection from {1}: {2}",

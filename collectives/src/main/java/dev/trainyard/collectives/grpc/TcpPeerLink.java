@@ -1,5 +1,6 @@
 package dev.trainyard.collectives.grpc;
 
+import dev.trainyard.collectives.Keepalive;
 import dev.trainyard.collectives.Fingerprint;
 import dev.trainyard.collectives.HostPort;
 import java.io.IOException;
@@ -69,6 +70,7 @@ final class TcpPeerLink extends PeerLink {
         SocketChannel ch = SocketChannel.open();
         try {
             ch.socket().setTcpNoDelay(true);
+            Keepalive.on(ch);
             ch.socket().connect(new InetSocketAddress(host, port), (int) Math.min(Integer.MAX_VALUE, timeoutMillis));
             handshake.offer(ch, peer);
         } catch (IOException e) {

@@ -1,5 +1,6 @@
 package dev.trainyard.collectives.store;
 
+import dev.trainyard.collectives.Keepalive;
 import com.google.protobuf.ByteString;
 import dev.trainyard.collectives.HostPort;
 import dev.trainyard.collectives.security.JobToken;
@@ -45,7 +46,7 @@ public final class GrpcStore implements Store {
         this.target = HostPort.format(host, port);
         this.timeout = timeout;
         this.callDeadline = callDeadline;
-        this.channel = NettyChannelBuilder.forAddress(host, port, security.channelCredentials()).build();
+        this.channel = Keepalive.on(NettyChannelBuilder.forAddress(host, port, security.channelCredentials())).build();
         this.stub = StoreGrpc.newBlockingStub(channel).withCallCredentials(token.callCredentials());
     }
 

@@ -1,5 +1,6 @@
 package dev.trainyard.collectives.store;
 
+import dev.trainyard.collectives.Keepalive;
 import com.google.protobuf.ByteString;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TransportSecurity;
@@ -71,13 +72,11 @@ public final class StoreServer implements AutoCloseable {
     public static StoreServer start(String host, int port, JobToken token, TransportSecurity security, Duration defaultTimeout,
                                     StoreLimits limits) {
         InMemoryStore store = new InMemoryStore(defaultTimeout, limits);
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port), security.serverCredentials())
+        // one client cannot open unbounded streams (a rank needs a handful), and a client host that vanished
+        // without closing its connection is dropped after a missed ping, its waits with it
+        Server server = Keepalive.on(NettyServerBuilder.forAddress(new InetSocketAddress(host, port), security.serverCredentials()))
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
-                // one client cannot open unbounded streams (a rank needs a handful), and a client host that
-                // vanished without closing its connection is dropped after a missed ping, its waits with it
                 .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
-                .keepAliveTime(30, TimeUnit.SECONDS)
-                .keepAliveTimeout(10, TimeUnit.SECONDS)
                 .addService(new Service(store))
                 .intercept(token.serverInterceptor("rendezvous store"))
                 .build();
