@@ -1,16 +1,20 @@
 package dev.trainyard.collectives.grpc;
 
 import dev.trainyard.collectives.Keepalive;
+import dev.trainyard.collectives.security.RejectionLog;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntFunction;
 
 /** Accepts peers' raw TCP data-plane connections, authenticates them and hands them to their link. */
 final class TcpListener implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(TcpListener.class.getName());
     static final int MAX_PENDING_HANDSHAKES = 32;
+    /** A host with 16 ranks all connecting at once still fits; a flood from one host competes only with itself. */
+    static final int MAX_PENDING_HANDSHAKES_PER_SOURCE = 16;
     private final ServerSocketChannel server;
     private final Thread acceptor;
 
@@ -35,11 +39,13 @@ final class TcpListener implements AutoCloseable {
      * Each handshake runs on its own short-lived thread, so a client that connects and then stalls
      * (or trickles bytes) cannot hold up real peers for the handshake timeout; at most
      * {@link #MAX_PENDING_HANDSHAKES} run at once, and a new connection beyond them closes the oldest
-     * pending one: a real peer's handshake takes a round trip, a flood's stalls, so the flood evicts
-     * itself and cannot keep real ranks out by holding every slot.
+     * pending one (from the same address once that address holds {@link #MAX_PENDING_HANDSHAKES_PER_SOURCE}):
+     * a real peer's handshake takes a round trip, a flood's stalls, so the flood evicts itself and cannot
+     * keep real ranks out by holding every slot. Refusals and evictions are logged once per source a minute.
      */
     private static void acceptLoop(ServerSocketChannel server, int rank, TcpHandshake handshake, IntFunction<TcpPeerLink> links) {
-        PendingHandshakes pending = new PendingHandshakes(MAX_PENDING_HANDSHAKES);
+        PendingHandshakes pending = new PendingHandshakes(MAX_PENDING_HANDSHAKES, MAX_PENDING_HANDSHAKES_PER_SOURCE);
+        RejectionLog rejections = new RejectionLog("data plane of rank " + rank);
         while (server.isOpen()) {
             SocketChannel ch;
             try {
@@ -47,15 +53,14 @@ final class TcpListener implements AutoCloseable {
             } catch (IOException closed) {
                 return;
             }
-            SocketChannel evicted = pending.admit(ch);
+            SocketChannel evicted = pending.admit(ch, remote(ch));
             if (evicted != null) {
-                LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: {1} handshakes pending; closed the oldest, from {2}",
-                        rank, MAX_PENDING_HANDSHAKES, evicted.socket().getRemoteSocketAddress());
+                rejections.refused(remote(evicted), "a connection", "too many handshakes pending; closed the oldest");
                 closeQuietly(evicted);
             }
             Thread t = new Thread(() -> {
                 try {
-                    authenticate(ch, rank, handshake, links, () -> pending.claim(ch));
+                    authenticate(ch, rank, handshake, links, () -> pending.claim(ch), rejections);
                 } finally {
                     pending.forget(ch);
                 }
@@ -66,22 +71,30 @@ final class TcpListener implements AutoCloseable {
     }
 
     private static void authenticate(SocketChannel ch, int rank, TcpHandshake handshake, IntFunction<TcpPeerLink> links,
-                                     java.util.function.BooleanSupplier claim) {
+                                     BooleanSupplier claim, RejectionLog rejections) {
+        SocketAddress from = remote(ch);
         String[] why = new String[1];
         try {
             ch.socket().setTcpNoDelay(true);
             Keepalive.on(ch);
             int sender = handshake.accept(ch, why, claim);
             if (sender < 0) {
-                LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: refused a connection from {1}: {2}",
-                        rank, ch.socket().getRemoteSocketAddress(), why[0]);
+                rejections.refused(from, "a connection", why[0]);
             } else if (!links.apply(sender).attachInbound(ch, rank)) {
-                LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: refused a second connection from rank {1}", rank, sender);
+                rejections.refused(from, "a second connection from rank " + sender, "that rank is connected already");
                 ch.close();
             }
         } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "data plane of rank {0}: handshake failed: {1}", rank, e.toString()); // EOF has no message
+            rejections.refused(from, "a connection", "handshake failed: " + e); // EOF has no message
             closeQuietly(ch);
+        }
+    }
+
+    private static SocketAddress remote(SocketChannel ch) {
+        try {
+            return ch.getRemoteAddress();
+        } catch (IOException closed) {
+            return null;
         }
     }
 

@@ -9,13 +9,12 @@ import io.grpc.Status;
 
 /** Closes calls without a valid, fresh proof of the job token, and logs who tried, before any service code runs. */
 final class TokenServerInterceptor implements ServerInterceptor {
-    private static final System.Logger LOG = System.getLogger(TokenServerInterceptor.class.getName());
     private final CallProof proofs;
-    private final String serviceName;
+    private final RejectionLog rejections;
 
     TokenServerInterceptor(CallProof proofs, String serviceName) {
         this.proofs = proofs;
-        this.serviceName = serviceName;
+        this.rejections = new RejectionLog(serviceName);
     }
 
     @Override
@@ -26,8 +25,7 @@ final class TokenServerInterceptor implements ServerInterceptor {
         if (why == null) {
             return next.startCall(call, headers);
         }
-        LOG.log(System.Logger.Level.WARNING, "{0}: refused {1} from {2}: {3}", serviceName,
-                method, call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), why);
+        rejections.refused(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), method, why);
         call.close(Status.UNAUTHENTICATED.withDescription(why + "; use the token the launcher handed to this job"), new Metadata());
         return new ServerCall.Listener<>() {
         };
