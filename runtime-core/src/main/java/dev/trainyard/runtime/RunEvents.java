@@ -1,11 +1,8 @@
 package dev.trainyard.runtime;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Locale;
 
 /**
@@ -18,7 +15,7 @@ import java.util.Locale;
 public final class RunEvents {
     /** Wall clock at {@code nanoTime} 0, so monotonic timestamps become comparable across processes. */
     private static final long BASE_MICROS = System.currentTimeMillis() * 1000 - System.nanoTime() / 1000;
-    private static BufferedWriter out;
+    private static JsonLinesFile out;
     private static boolean opened;
 
     private RunEvents() {
@@ -65,21 +62,14 @@ public final class RunEvents {
         if (out == null) {
             return;
         }
-        try {
-            out.write(json + ",\"rank\":" + System.getenv(WorkerEnv.RANK).strip() + ",\"attempt\":" + attempt() + "}");
-            out.newLine();
-            out.flush();
-        } catch (IOException e) {
-            System.err.println("trainyard: cannot append to the events file (" + e.getMessage() + "); the run report will lack events");
-            out = null;
-        }
+        out.write(json + ",\"rank\":" + System.getenv(WorkerEnv.RANK).strip() + ",\"attempt\":" + attempt() + "}", true);
     }
 
     private static String attempt() {
         return System.getenv().getOrDefault(WorkerEnv.RESTART_COUNT, "0").strip();
     }
 
-    private static BufferedWriter open() {
+    private static JsonLinesFile open() {
         String dir = System.getenv(WorkerEnv.RUN_DIR);
         String rank = System.getenv(WorkerEnv.RANK);
         if (dir == null || rank == null) {
@@ -87,7 +77,7 @@ public final class RunEvents {
         }
         try {
             Path file = Path.of(dir, "events-rank-" + rank.strip() + ".jsonl");
-            return Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            return JsonLinesFile.append(file, "events");
         } catch (IOException e) {
             System.err.println("trainyard: cannot open the events file in " + dir + " (" + e.getMessage() + ")");
             return null;

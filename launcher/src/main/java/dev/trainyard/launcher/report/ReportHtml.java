@@ -27,6 +27,11 @@ final class ReportHtml {
                         + "th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}h2{margin-top:1.6em}.note{color:#666}</style>\n")
                 .append("</head><body>\n<h1>Trainyard run report</h1>\n");
         h.para(esc(r.get("run_dir").getAsString()));
+        JsonArray incomplete = run.getAsJsonArray("incomplete_records");
+        if (!incomplete.isEmpty()) {
+            h.para("<b>Incomplete:</b> " + esc(incomplete.toString()) + " stopped early (the worker could not append, see its log);"
+                    + " the figures below are lower bounds.");
+        }
         h.table(List.of("", ""), List.of(
                 row("outcome", run.get("outcome").getAsString()),
                 row("ranks", run.get("ranks").getAsString()),

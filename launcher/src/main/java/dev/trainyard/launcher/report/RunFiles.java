@@ -2,6 +2,7 @@ package dev.trainyard.launcher.report;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.trainyard.runtime.JsonLinesFile;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -15,9 +16,11 @@ import java.util.TreeMap;
 /**
  * What a run directory holds, parsed: per-step metrics and events of every rank
  * ({@code metrics-rank-N.jsonl}, {@code events-rank-N.jsonl}) and every node's attempts
- * ({@code attempts-node-K.jsonl}). A line cut short by a killed process is skipped, not fatal.
+ * ({@code attempts-node-K.jsonl}). A line cut short by a killed process is skipped, not fatal. {@code incomplete}
+ * names the records a worker stopped writing (a full disk: it left {@code FILE.incomplete} beside them).
  */
-record RunFiles(Path dir, Map<Integer, List<JsonObject>> metrics, Map<Integer, List<JsonObject>> events, List<JsonObject> attempts) {
+record RunFiles(Path dir, Map<Integer, List<JsonObject>> metrics, Map<Integer, List<JsonObject>> events, List<JsonObject> attempts,
+                List<String> incomplete) {
 
     static RunFiles load(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
@@ -25,7 +28,15 @@ record RunFiles(Path dir, Map<Integer, List<JsonObject>> metrics, Map<Integer, L
         }
         List<JsonObject> attempts = new ArrayList<>();
         perIndex(dir, "attempts-node-").values().forEach(attempts::addAll);
-        return new RunFiles(dir, perIndex(dir, "metrics-rank-"), perIndex(dir, "events-rank-"), attempts);
+        List<String> incomplete = new ArrayList<>();
+        try (DirectoryStream<Path> markers = Files.newDirectoryStream(dir, "*.jsonl" + JsonLinesFile.INCOMPLETE_SUFFIX)) {
+            for (Path m : markers) {
+                String name = m.getFileName().toString();
+                incomplete.add(name.substring(0, name.length() - JsonLinesFile.INCOMPLETE_SUFFIX.length()));
+            }
+        }
+        incomplete.sort(null);
+        return new RunFiles(dir, perIndex(dir, "metrics-rank-"), perIndex(dir, "events-rank-"), attempts, List.copyOf(incomplete));
     }
 
     private static Map<Integer, List<JsonObject>> perIndex(Path dir, String prefix) throws IOException {

@@ -97,6 +97,10 @@ final class RunReport {
         o.addProperty("attempts", run.attempts().stream().mapToInt(a -> a.get("attempt").getAsInt()).max().orElse(1));
         o.addProperty("outcome", run.attempts().stream().max(Comparator.comparingInt(a -> a.get("attempt").getAsInt()))
                 .map(a -> str(a, "outcome")).orElse("unknown (no attempts file)"));
+        // records a worker stopped writing (a full disk): every figure computed from them is a lower bound
+        JsonArray incomplete = new JsonArray();
+        run.incomplete().forEach(incomplete::add);
+        o.add("incomplete_records", incomplete);
         return o;
     }
 

@@ -36,7 +36,13 @@ public final class RunReports {
                 thr.get("samples_per_s_training").getAsDouble(), scrap.get("restarts").getAsInt(),
                 scrap.get("steps_redone").getAsInt(), scrap.get("skipped_steps").getAsInt(), accuracy.isEmpty() ? ""
                         : String.format(Locale.ROOT, "; last accuracy %.3f", accuracy.get(accuracy.size() - 1).getAsJsonObject().get("accuracy").getAsDouble()),
-                report.has("scaling") ? "; " + growthLine(report.getAsJsonObject("scaling")) : "");
+                report.has("scaling") ? "; " + growthLine(report.getAsJsonObject("scaling")) : "")
+                + incompleteNote(report.getAsJsonObject("run").getAsJsonArray("incomplete_records"));
+    }
+
+    private static String incompleteNote(com.google.gson.JsonArray incomplete) {
+        return incomplete.isEmpty() ? "" : "; INCOMPLETE: " + incomplete + " stopped early (the worker could not append, see its log),"
+                + " so these figures are lower bounds";
     }
 
     /** Against the baseline: speed-up, and per rank the step's growth and the phase that grew most. */

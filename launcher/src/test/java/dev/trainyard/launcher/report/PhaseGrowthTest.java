@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.trainyard.runtime.JsonLinesFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +41,16 @@ class PhaseGrowthTest {
         assertEquals(0.0025, r1.get("step_growth_s").getAsDouble(), 1e-9);
         String html = ReportHtml.render(report);
         assertTrue(html.contains("+3.000") && html.contains("grew most"), "the HTML shows the growth table");
+    }
+
+    @Test
+    void aRecordAWorkerCouldNotFinishMakesTheReportSayIncomplete() throws IOException {
+        Path dir = run("full-disk", new double[][] {{0, 0.001, 0, 0.002, 0, 0, 0.0005}, {0, 0.001, 0, 0.002, 0, 0, 0.0005}});
+        Files.createFile(JsonLinesFile.incompleteMarker(dir.resolve("metrics-rank-1.jsonl")));
+        String summary = RunReports.write(dir, null, OptionalDouble.empty());
+        assertTrue(summary.contains("INCOMPLETE: [\"metrics-rank-1.jsonl\"] stopped early"), summary);
+        assertTrue(Files.readString(dir.resolve("report.json")).contains("\"incomplete_records\": [\n      \"metrics-rank-1.jsonl\""));
+        assertTrue(Files.readString(dir.resolve("report.html")).contains("Incomplete:"));
     }
 
     /** A run directory with 10 identical steps per rank; phases in the order of {@link RunReport#PHASES}. */

@@ -15,18 +15,16 @@ import ai.djl.training.Trainer;
 import ai.djl.training.TrainingConfig;
 import ai.djl.training.optimizer.Optimizer;
 import dev.trainyard.collectives.DataType;
+import dev.trainyard.runtime.JsonLinesFile;
 import dev.trainyard.runtime.ProcessGroup;
 import dev.trainyard.runtime.RunEvents;
 import dev.trainyard.runtime.Tracing;
 import dev.trainyard.runtime.optim.FusedOptimizer;
 import dev.trainyard.runtime.optim.OptimizerState;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 
 /**
@@ -57,7 +55,7 @@ public class DistributedTrainer extends Trainer {
     private GradientBuckets buckets;
     private NDList[] stageInputs;
     private NDList[] stageOutputs;
-    private BufferedWriter metricsOut;
+    private JsonLinesFile metricsOut;
     /** When the metrics file was last flushed: lines reach the file (and the launcher's progress line) in batches, not one write per step. */
     private long metricsFlushedNanos;
     private StepMetrics last;
@@ -129,8 +127,7 @@ public class DistributedTrainer extends Trainer {
         stageOutputs = new NDList[stages.count()];
         metricsFile().ifPresent(f -> {
             try {
-                Files.createDirectories(f.toAbsolutePath().getParent());
-                metricsOut = Files.newBufferedWriter(f, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                metricsOut = JsonLinesFile.append(f, "metrics");
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot open the metrics file " + f, e);
             }
@@ -405,17 +402,12 @@ public class DistributedTrainer extends Trainer {
         if (metricsOut == null) {
             return;
         }
-        try {
-            metricsOut.write(m.toJson(group.rank(), group.restartCount()));
-            metricsOut.newLine();
-            long now = System.nanoTime();
-            if (now - metricsFlushedNanos >= METRICS_FLUSH_NANOS) {
-                metricsOut.flush();
-                metricsFlushedNanos = now;
-                peakMemory.report();
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot append to the metrics file", e);
+        long now = System.nanoTime();
+        boolean flush = now - metricsFlushedNanos >= METRICS_FLUSH_NANOS;
+        metricsOut.write(m.toJson(group.rank(), group.restartCount()), flush);
+        if (flush) {
+            metricsFlushedNanos = now;
+            peakMemory.report();
         }
     }
 
@@ -456,8 +448,6 @@ public class DistributedTrainer extends Trainer {
                 metricsOut.close();
                 peakMemory.report();
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         } finally {
             super.close();
         }
