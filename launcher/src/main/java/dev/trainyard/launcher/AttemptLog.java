@@ -22,9 +22,23 @@ final class AttemptLog {
     private final String[] energyNote = new String[1];
 
     AttemptLog(Path runDir, int node, int worldSize) {
-        this.file = runDir.resolve("attempts-node-" + node + ".jsonl");
+        this.file = file(runDir, node);
         this.node = node;
         this.worldSize = worldSize;
+    }
+
+    static Path file(Path runDir, int node) {
+        return runDir.resolve("attempts-node-" + node + ".jsonl");
+    }
+
+    /** Attempts recorded before this launch (a run continued with {@code --resume}); 0 for a new run. */
+    int recorded() throws IOException {
+        if (!Files.exists(file)) {
+            return 0;
+        }
+        try (var lines = Files.lines(file, StandardCharsets.UTF_8)) {
+            return (int) lines.filter(l -> !l.isBlank()).count();
+        }
     }
 
     void started() {

@@ -38,9 +38,13 @@ final class JobRendezvous {
     /**
      * Registers this node and waits for all others; checks they launch the same number of
      * workers and allow the same restarts (else ranks would not line up).
+     *
+     * @param earlierAttempts attempts this node's run directory recorded before this launch
+     * @return the most any node recorded: a run continued with {@code --resume} goes on counting from there
      */
-    void join() {
-        store.setString(prefix + "node/" + plan.nodeRank(), plan.nprocPerNode() + " " + plan.maxRestarts() + " " + hostName());
+    int join(int earlierAttempts) {
+        store.setString(prefix + "node/" + plan.nodeRank(), plan.nprocPerNode() + " " + plan.maxRestarts() + " " + earlierAttempts
+                + " " + hostName());
         List<String> keys = new ArrayList<>();
         for (int n = 0; n < plan.nnodes(); n++) {
             keys.add(prefix + "node/" + n);
@@ -53,16 +57,19 @@ final class JobRendezvous {
                     + " s: node(s) " + String.join(", ", missing) + " of " + plan.nnodes()
                     + " did not join; start their launchers with the same --master-addr/--master-port, or raise --timeout");
         }
+        int most = earlierAttempts;
         for (int n = 0; n < plan.nnodes(); n++) {
-            String[] v = store.getString(prefix + "node/" + n, plan.rendezvousTimeout()).split(" ", 3);
+            String[] v = store.getString(prefix + "node/" + n, plan.rendezvousTimeout()).split(" ", 4);
+            most = Math.max(most, Integer.parseInt(v[2]));
             if (Integer.parseInt(v[0]) != plan.nprocPerNode() || Integer.parseInt(v[1]) != plan.maxRestarts()) {
-                throw new LaunchFailedException("node " + n + " (" + v[2] + ") launches --nproc-per-node " + v[0]
+                throw new LaunchFailedException("node " + n + " (" + v[3] + ") launches --nproc-per-node " + v[0]
                         + " --max-restarts " + v[1] + " but this node uses " + plan.nprocPerNode() + " and "
                         + plan.maxRestarts() + "; give every node the same values");
             }
         }
         long now = System.nanoTime();
         java.util.Arrays.fill(lastChangeNanos, now);
+        return most;
     }
 
     void heartbeat() {

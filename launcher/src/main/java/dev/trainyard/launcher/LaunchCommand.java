@@ -18,6 +18,7 @@ import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -56,6 +57,8 @@ class LaunchCommand implements Callable<Integer> {
     int maxRestarts;
     @Option(names = "--run-dir", paramLabel = "DIR", description = "logs and metrics (default runs/<timestamp>)")
     Path runDir;
+    @Option(names = "--resume", description = "continue the run that --run-dir already holds: its workers resume from its checkpoints, its attempts and report go on")
+    boolean resume;
     @Option(names = "--token-file", paramLabel = "F", description = "job secret shared by all nodes (required for --nnodes > 1; mode 600)")
     Path tokenFile;
     @Option(names = "--bind", paramLabel = "ADDR", description = "address this node listens on (default 127.0.0.1 for one node; required for several)")
@@ -146,6 +149,12 @@ class LaunchCommand implements Callable<Integer> {
         String trace = tracing();
         Transport transport = parseTransport();
         Duration stall = stallTimeout.strip().equalsIgnoreCase("off") ? Duration.ZERO : duration("--stall-timeout", stallTimeout);
+        if (runDir != null && !resume && preflight() != PreflightMode.ONLY) {
+            RunDirectory.earlierRun(runDir, r, r * n, n).ifPresent(earlier -> {
+                throw new UsageException("--run-dir " + runDir + " already holds an earlier run (" + earlier.getFileName()
+                        + "); give --resume to continue it from its checkpoints, or choose a new --run-dir");
+            });
+        }
         // last: a refused command line leaves no empty run directory behind
         Path dir = runDir != null ? runDir : freshRunDir(Path.of("runs"));
         return new LaunchPlan(n, m, r, master, masterPort, bindAddr, b, maxRestarts, dir, token, List.copyOf(jvmOpts),
@@ -165,7 +174,7 @@ class LaunchCommand implements Callable<Integer> {
             for (int i = 1; ; i++) {
                 Path dir = parent.resolve(i == 1 ? stamp : stamp + "-" + i);
                 try {
-                    return Files.createDirectory(dir);
+                    return Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(RunDirectory.OWNER_ONLY));
                 } catch (FileAlreadyExistsException taken) {
                     // another launch took this name a moment ago: try the next
                 }

@@ -37,12 +37,19 @@ final class Launcher {
     /** Short, so a supervisor cut off from the store still notices its own workers' failures promptly. */
     private static final Duration STORE_CALL_DEADLINE = Duration.ofSeconds(3);
     private static final Duration LEAVE_WAIT = Duration.ofSeconds(10);
+    /**
+     * How long a stop signal waits for the main thread to tell the other nodes, record the attempt
+     * and write the report before the JVM exits: the grace period, node 0's wait for the others to
+     * read the outcome, and a few store calls.
+     */
+    private static final Duration AFTER_STOP_SIGNAL = LEAVE_WAIT.plusSeconds(10);
     /** Enough for the cause and its first frames; the full trace stays in the error file. */
     private static final int MAX_TRACE_LINES = 60;
 
     private final LaunchPlan plan;
     private final Object lifecycle = new Object();
     private WorkerGroup current;
+    private JobRendezvous currentRendezvous;
     private boolean signalled;
     private boolean finished;
 
@@ -52,7 +59,7 @@ final class Launcher {
 
     int run() {
         try {
-            Files.createDirectories(plan.runDir());
+            RunDirectory.prepare(plan.runDir());
         } catch (IOException e) {
             say("cannot create the run directory " + plan.runDir() + ": " + e.getMessage() + "; choose another with --run-dir");
             return 2;
@@ -94,14 +101,19 @@ final class Launcher {
             say(e.getMessage());
             stopCurrent();
             return 1;
+        } catch (StoreException e) {
+            say(storeLost("talking to", e).getMessage());
+            stopCurrent();
+            return 1;
         } finally {
             report();
-            synchronized (lifecycle) {
-                finished = true;
-            }
             store.close();
             if (server != null) {
                 server.close();
+            }
+            synchronized (lifecycle) {
+                finished = true;
+                lifecycle.notifyAll();
             }
         }
     }
@@ -109,7 +121,14 @@ final class Launcher {
     /** The generations, with this node's progress line (and metrics endpoint) running across all of them. */
     private int runJob(Store store, int port) {
         AttemptLog attempts = new AttemptLog(plan.runDir(), plan.nodeRank(), plan.worldSize());
-        int[] attempt = {1};
+        int earlier;
+        try {
+            earlier = attempts.recorded();
+        } catch (IOException e) {
+            throw new LaunchFailedException("cannot read the attempt log in " + plan.runDir() + ": " + e.getMessage()
+                    + "; move it away or choose a new --run-dir", e);
+        }
+        int[] attempt = {earlier + 1};
         try (Progress progress = plan.preflight() == PreflightMode.ONLY ? null
                      : new Progress(plan.runDir(), plan.globalRank(0), plan.nprocPerNode()).start();
              MetricsEndpoint metrics = progress == null || plan.metricsPort().isEmpty() ? null
@@ -117,28 +136,44 @@ final class Launcher {
             if (metrics != null) {
                 say("metrics for Prometheus: http://" + plan.bind() + ":" + metrics.port() + "/metrics");
             }
-            return runGenerations(store, port, attempts, attempt);
+            return runGenerations(store, port, attempts, earlier, attempt);
         }
     }
 
-    private int runGenerations(Store store, int port, AttemptLog attempts, int[] attempt) {
+    /**
+     * @param earlier attempts this node's run directory recorded before this launch ({@code --resume});
+     *                the job numbers its attempts (and the workers' restart count) after the most any node has
+     */
+    private int runGenerations(Store store, int port, AttemptLog attempts, int earlier, int[] attempt) {
         for (int generation = 0; ; generation++) {
-            attempt[0] = generation + 1;
             JobRendezvous rdzv = new JobRendezvous(store, plan, generation);
-            rdzv.join();
+            int jobEarlier;
+            try {
+                jobEarlier = rdzv.join(earlier);
+            } catch (StoreException e) {
+                throw storeLost("joining at", e);
+            }
+            if (generation == 0 && jobEarlier > 0) {
+                say("continuing the run after its " + jobEarlier + " earlier attempt(s): workers start with restart count "
+                        + jobEarlier + " and resume from their checkpoints");
+            }
+            int restart = jobEarlier + generation;
+            attempt[0] = restart + 1;
             WorkerGroup group;
             synchronized (lifecycle) {
                 if (signalled) {
                     return 130;
                 }
-                say("attempt " + (generation + 1) + ": starting ranks " + plan.globalRank(0) + ".."
+                currentRendezvous = rdzv;
+                say("attempt " + (restart + 1) + ": starting ranks " + plan.globalRank(0) + ".."
                         + plan.globalRank(plan.nprocPerNode() - 1) + " of " + plan.worldSize());
                 attempts.started();
-                group = WorkerGroup.start(plan, generation, port, rdzv.workerPrefix(), workerConsole());
+                group = WorkerGroup.start(plan, restart, generation == 0 ? plan.preflight() : PreflightMode.OFF, port,
+                        rdzv.workerPrefix(), workerConsole());
                 current = group;
             }
             JobFailure failure = supervise(group, rdzv);
-            attempts.ended(generation + 1, failure == null ? "ok" : isSignalled() ? "stopped" : "failed",
+            attempts.ended(restart + 1, failure == null ? "ok" : isSignalled() ? "stopped" : "failed",
                     failure == null ? 0 : failure.exitCode(), failure == null ? null : failure.summary());
             if (failure == null) {
                 removeSharedMemoryLeftovers();
@@ -156,7 +191,7 @@ final class Launcher {
             removeSharedMemoryLeftovers();
             say(failure.summary());
             failure.detail().forEach(l -> say(l));
-            record(failure, generation);
+            record(failure, restart + 1);
             if (generation < plan.maxRestarts() && !isSignalled()) {
                 say("restarting the group (restart " + (generation + 1) + " of " + plan.maxRestarts() + ")");
                 continue;
@@ -174,6 +209,9 @@ final class Launcher {
         boolean done = false;
         while (true) {
             try {
+                if (isSignalled()) {
+                    return shareFailure(rdzv, stoppedBySignal());
+                }
                 Optional<WorkerGroup.Exit> local = group.firstFailure();
                 if (local.isPresent()) {
                     return shareFailure(rdzv, describe(local.get()));
@@ -207,13 +245,22 @@ final class Launcher {
                 if (storeTroubleSince == 0) {
                     storeTroubleSince = System.nanoTime();
                 } else if (System.nanoTime() - storeTroubleSince > STORE_LOST_AFTER.toNanos()) {
-                    throw new LaunchFailedException("lost the rendezvous store at " + plan.masterAddr() + ":" + plan.masterPort()
-                            + " for " + STORE_LOST_AFTER.toSeconds() + " s (node 0's launcher died or the network is cut): "
-                            + e.getMessage(), e);
+                    throw storeLost("supervising for " + STORE_LOST_AFTER.toSeconds() + " s at", e);
                 }
             }
             sleep(TICK);
         }
+    }
+
+    /** One line for a store that failed on a launcher path: where, what it was doing, why, and what to check. */
+    private LaunchFailedException storeLost(String during, StoreException e) {
+        return new LaunchFailedException("lost the rendezvous store while " + during + " " + plan.masterAddr() + ":" + plan.masterPort()
+                + ": " + e.getMessage() + " (node 0's launcher stopped or died, or the network is cut); see node 0's console", e);
+    }
+
+    private JobFailure stoppedBySignal() {
+        return new JobFailure(1, "node " + plan.nodeRank() + "'s launcher received a stop signal (SIGTERM or SIGINT); the job was stopped",
+                List.of());
     }
 
     /** The generation's first failure, ours or another node's; ours alone when the store cannot be reached (network cut). */
@@ -278,11 +325,11 @@ final class Launcher {
     }
 
     /** {@code RUN_DIR/failure-attempt-K.txt}: what the console said, kept with the run for its report. */
-    private void record(JobFailure failure, int generation) {
+    private void record(JobFailure failure, int attempt) {
         List<String> lines = new ArrayList<>(List.of("exit code " + failure.exitCode(), failure.summary()));
         lines.addAll(failure.detail());
         try {
-            Files.write(plan.runDir().resolve("failure-attempt-" + (generation + 1) + ".txt"), lines);
+            Files.write(plan.runDir().resolve("failure-attempt-" + attempt + ".txt"), lines);
         } catch (IOException e) {
             say("cannot record the failure in " + plan.runDir() + ": " + e.getMessage());
         }
@@ -320,19 +367,43 @@ final class Launcher {
         }
     }
 
-    /** Shutdown hook: SIGINT/SIGTERM (or System.exit) while workers run stops them, children included. */
+    /**
+     * Shutdown hook: SIGINT/SIGTERM (or System.exit) while workers run. The stop is recorded in the
+     * store first, so the other nodes read it as the cause rather than their workers' broken
+     * connections; then this node's workers stop, children included. The JVM exits when the hook
+     * returns, so the hook then waits (bounded) for the main thread to record the attempt, let
+     * the other nodes read the outcome and write the report.
+     */
     private void onStopSignal() {
         WorkerGroup group;
+        JobRendezvous rdzv;
         synchronized (lifecycle) {
             if (finished) {
                 return;
             }
             signalled = true;
             group = current;
+            rdzv = currentRendezvous;
         }
-        if (group != null) {
-            say("stop signal received; stopping this node's workers");
-            group.stop(plan.gracePeriod());
+        if (group == null) {
+            return;
+        }
+        say("stop signal received; stopping this node's workers");
+        try {
+            rdzv.reportFailure(stoppedBySignal());
+        } catch (StoreException e) {
+            // the store is gone too; the other nodes find out by their own timeouts
+        }
+        group.stop(plan.gracePeriod());
+        long deadline = System.nanoTime() + plan.gracePeriod().plus(AFTER_STOP_SIGNAL).toNanos();
+        synchronized (lifecycle) {
+            while (!finished && System.nanoTime() < deadline) {
+                try {
+                    lifecycle.wait(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
         }
     }
 

@@ -33,7 +33,18 @@ final class WorkerGroup {
     private WorkerGroup() {
     }
 
-    static WorkerGroup start(LaunchPlan plan, int generation, int storePort, String storePrefix, Consumer<String> console) {
+    /** {@code RUN_DIR/rank-N.log}: the worker's output, every attempt appended. */
+    static Path logOf(Path runDir, int rank) {
+        return runDir.resolve("rank-" + rank + ".log");
+    }
+
+    /**
+     * @param restart the workers' restart count: earlier attempts of the run, including those of
+     *                launches it was resumed from
+     * @param preflight whether the workers check the machine first (the first attempt of a launch)
+     */
+    static WorkerGroup start(LaunchPlan plan, int restart, PreflightMode preflight, int storePort, String storePrefix,
+                             Consumer<String> console) {
         WorkerGroup group = new WorkerGroup();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cp = new ArrayList<>(List.of(System.getProperty("java.class.path")));
@@ -47,9 +58,8 @@ final class WorkerGroup {
                 cmd.addAll(plan.jvmOpts());
                 cmd.addAll(List.of("-cp", String.join(File.pathSeparator, cp), WorkerMain.class.getName(), plan.entry().mainClass()));
                 cmd.addAll(plan.workerArgs());
-                Worker w = Worker.start(rank, cmd, environment(plan, local, generation, storePort, storePrefix),
-                        plan.runDir().resolve("rank-" + rank + ".log"),
-                        "=== trainyard: rank " + rank + ", attempt " + (generation + 1) + " ===", console);
+                Worker w = Worker.start(rank, cmd, environment(plan, local, restart, preflight, storePort, storePrefix),
+                        logOf(plan.runDir(), rank), "=== trainyard: rank " + rank + ", attempt " + (restart + 1) + " ===", console);
                 group.add(w);
             }
         } catch (IOException e) {
@@ -62,7 +72,8 @@ final class WorkerGroup {
         return group;
     }
 
-    private static Map<String, String> environment(LaunchPlan plan, int local, int generation, int storePort, String storePrefix) {
+    private static Map<String, String> environment(LaunchPlan plan, int local, int restart, PreflightMode preflight, int storePort,
+                                                   String storePrefix) {
         Map<String, String> env = new HashMap<>();
         WorkerEnv.MALLOC_DEFAULTS.forEach((k, v) -> {
             if (System.getenv(k) == null) {
@@ -76,7 +87,7 @@ final class WorkerGroup {
         env.put(WorkerEnv.NODE_RANK, Integer.toString(plan.nodeRank()));
         env.put(WorkerEnv.MASTER_ADDR, plan.masterAddr());
         env.put(WorkerEnv.MASTER_PORT, Integer.toString(storePort));
-        env.put(WorkerEnv.RESTART_COUNT, Integer.toString(generation));
+        env.put(WorkerEnv.RESTART_COUNT, Integer.toString(restart));
         env.put(WorkerEnv.TOKEN, plan.token().value());
         env.put(WorkerEnv.BIND, plan.bind());
         env.putAll(NcclSocketEnv.forBind(plan.bind(), System.getenv()));
@@ -91,7 +102,7 @@ final class WorkerGroup {
             env.put(WorkerEnv.TLS_KEY, tls.get(1).toString());
             env.put(WorkerEnv.TLS_CA, tls.get(2).toString());
         }
-        env.put(WorkerEnv.PREFLIGHT, generation == 0 ? plan.preflight().envValue() : PreflightMode.OFF.envValue());
+        env.put(WorkerEnv.PREFLIGHT, preflight.envValue());
         env.put(WorkerEnv.MIN_FREE_DISK, Long.toString(plan.minFreeDisk()));
         env.put(WorkerEnv.TRACE, plan.trace());
         env.put(WorkerEnv.TRANSPORT, plan.transport().cliName());

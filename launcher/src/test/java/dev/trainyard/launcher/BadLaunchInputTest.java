@@ -36,6 +36,7 @@ class BadLaunchInputTest {
     private static String jarWithoutMain;
     private static String notPem;
     private static String openKey;
+    private static String earlierRun;
 
     @BeforeAll
     static void files() throws IOException {
@@ -51,6 +52,9 @@ class BadLaunchInputTest {
         jarWithoutMain = jar.toString();
         notPem = token("cert.pem", "not a certificate", "rw-------");
         openKey = token("open.key", "-----BEGIN PRIVATE KEY-----", "rw-r--r--");
+        Path run = Files.createDirectory(tmp.resolve("earlier-run"));
+        Files.writeString(run.resolve("rank-0.log"), "=== trainyard: rank 0, attempt 1 ===\n");
+        earlierRun = run.toString();
     }
 
     private static String token(String name, String value, String perms) throws IOException {
@@ -111,6 +115,8 @@ class BadLaunchInputTest {
                 Arguments.of(new String[] {"--trace", "every:0", ex, ar}, "--trace: 'every:0' is not a tracing mode"),
                 Arguments.of(new String[] {"--min-free-disk", "lots", ex, ar}, "--min-free-disk: 'lots' is not a byte size"),
                 Arguments.of(new String[] {"--metrics-port", "70000", ex, ar}, "--metrics-port 70000 is not a port"),
+                Arguments.of(new String[] {"--run-dir", earlierRun, ex, ar}, "--run-dir " + earlierRun
+                        + " already holds an earlier run (rank-0.log); give --resume to continue it from its checkpoints, or choose a new --run-dir"),
                 Arguments.of(new String[] {"--backend", "nccl", "--tls-cert", notPem, "--tls-key", notPem, "--tls-ca", notPem, ex, ar},
                         "--backend nccl cannot be combined with --tls-*: NCCL does not encrypt its traffic"));
     }

@@ -229,7 +229,9 @@ class DistributedTrainingTest {
             String saved = lastMatch(uninterrupted, "\\[rank 0] checkpoint .* written \\(step 64, adamw state crc32 ([0-9a-f]+)\\)");
             assertEquals(saved, lastMatch(uninterrupted, "\\[rank 0] final optimizer state crc32 ([0-9a-f]+)"));
             for (int n : new int[] {4, 1}) {
-                String resumed = run("uninterrupted", n, worker).output(); // the same run directory: its checkpoints, training done
+                // the same run directory, continued: its checkpoints, training done
+                String resumed = run(List.of("--resume"), "uninterrupted", n, worker).output();
+                assertTrue(resumed.contains("trainyard: attempt " + (n == 4 ? 2 : 3) + ": starting ranks"), resumed);
                 assertEquals(saved, lastMatch(resumed, "\\[rank 0] resuming from .*checkpoint-0*64\\.tyck \\(epoch 3, step 64, adamw state crc32 ([0-9a-f]+)\\)"));
                 assertEquals(saved, lastMatch(resumed, "\\[rank 0] final optimizer state crc32 ([0-9a-f]+)"),
                         "the state spread over " + n + " rank(s) and gathered again");

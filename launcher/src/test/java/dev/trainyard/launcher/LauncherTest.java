@@ -9,6 +9,7 @@ import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -132,6 +133,8 @@ class LauncherTest {
             assertTrue(out.contains("restarting the group (restart 1 of 1)"), out);
             assertTrue(out.contains("[rank 0] ready rank 0 pid") && out.contains("restart 1"), out);
             assertTrue(out.contains("[rank 1] rank 1 done"), out);
+            assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(tmp.resolve("run"))),
+                    "a run directory the launcher creates is its owner's only");
             String log = Files.readString(tmp.resolve("run").resolve("rank-1.log"));
             assertTrue(log.contains("attempt 1") && log.contains("attempt 2"), log);
         }

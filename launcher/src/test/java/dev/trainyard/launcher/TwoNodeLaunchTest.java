@@ -1,6 +1,7 @@
 package dev.trainyard.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -39,7 +40,12 @@ class TwoNodeLaunchTest {
     }
 
     private LauncherProcess node(SimulatedCluster hosts, int node, String... worker) {
-        List<String> args = new ArrayList<>(List.of("--nnodes", "2", "--node-rank", Integer.toString(node), "--nproc-per-node", "2",
+        return node(hosts, node, 2, worker);
+    }
+
+    private LauncherProcess node(SimulatedCluster hosts, int node, int workers, String... worker) {
+        List<String> args = new ArrayList<>(List.of("--nnodes", "2", "--node-rank", Integer.toString(node), "--nproc-per-node",
+                Integer.toString(workers),
                 "--bind", hosts.address(node), "--master-addr", hosts.address(0), "--master-port", PORT,
                 "--token-file", token.toString(), "--run-dir", tmp.resolve("node" + node).toString(), "--timeout", "60s",
                 "--grace-period", "3s"));
@@ -72,6 +78,36 @@ class TwoNodeLaunchTest {
             assertTrue(n0.output().contains("rank 3 (node 1, pid " + n1.pidOfRank(3) + ") failed first: exit code 3"), n0.output());
             LauncherProcess.assertAllGone(n0.reportedPids(), Duration.ofSeconds(2));
             LauncherProcess.assertAllGone(n1.reportedPids(), Duration.ofSeconds(2));
+        }
+    }
+
+    @Test
+    void aStopSignalToNodeZeroEndsNodeOneWithOneLineAndBothKeepTheirRecords() throws Exception {
+        try (SimulatedCluster hosts = SimulatedCluster.create(2, Optional.empty());
+             LauncherProcess n0 = node(hosts, 0, 1, ScriptedWorker.class.getName(), "--stay", "--spawn-child");
+             LauncherProcess n1 = node(hosts, 1, 1, ScriptedWorker.class.getName(), "--stay", "--spawn-child")) {
+            n0.awaitLines(l -> l.contains("child pid"), 1, RUN);
+            n1.awaitLines(l -> l.contains("child pid"), 1, RUN);
+            new ProcessBuilder("kill", "-TERM", Long.toString(n0.process().pid())).start().waitFor();
+            long signalledAt = System.nanoTime();
+            assertEquals(1, n1.awaitExit(RUN), n1.output());
+            double node1Seconds = (System.nanoTime() - signalledAt) / 1e9;
+            assertEquals(143, n0.awaitExit(RUN), n0.output());
+            assertTrue(node1Seconds < 20, "node 1 took " + node1Seconds + " s:\n" + n1.output());
+            assertTrue(n1.output().contains("trainyard: node 0's launcher received a stop signal (SIGTERM or SIGINT); the job was stopped"),
+                    n1.output());
+            for (LauncherProcess n : List.of(n0, n1)) {
+                assertFalse(n.output().contains("Exception") || n.output().contains("\tat "), n.output());
+            }
+            for (int node = 0; node < 2; node++) {
+                Path dir = tmp.resolve("node" + node);
+                String attempts = Files.readString(dir.resolve("attempts-node-" + node + ".jsonl"));
+                assertTrue(attempts.contains(node == 0 ? "\"stopped\"" : "\"failed\""), attempts);
+                assertTrue(Files.exists(dir.resolve("report.json")), "no report in " + dir);
+            }
+            LauncherProcess.assertAllGone(n0.reportedPids(), Duration.ofSeconds(2));
+            LauncherProcess.assertAllGone(n1.reportedPids(), Duration.ofSeconds(2));
+            System.out.printf("SIGTERM to node 0: node 1 exited after %.1f s (grace period 3 s)%n", node1Seconds);
         }
     }
 
