@@ -15,6 +15,13 @@ final class TcpListener implements AutoCloseable {
     static final int MAX_PENDING_HANDSHAKES = 32;
     /** A host with 16 ranks all connecting at once still fits; a flood from one host competes only with itself. */
     static final int MAX_PENDING_HANDSHAKES_PER_SOURCE = 16;
+    /**
+     * The kernel's queue of connections not yet accepted. Java's default (50) let a burst of 100
+     * connections from a flood fill it, and the kernel then drops a real rank's SYN, which its TCP
+     * retries only after 1 s, then 3 s: a measured 2-3 s later start. Netty's servers use the
+     * kernel's maximum (somaxconn) for the same reason; the kernel caps this value at it.
+     */
+    static final int ACCEPT_BACKLOG = 4096;
     private final ServerSocketChannel server;
     private final Thread acceptor;
 
@@ -24,7 +31,7 @@ final class TcpListener implements AutoCloseable {
     }
 
     static TcpListener start(String host, int rank, TcpHandshake handshake, IntFunction<TcpPeerLink> links) throws IOException {
-        ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(host, 0));
+        ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress(host, 0), ACCEPT_BACKLOG);
         Thread acceptor = new Thread(() -> acceptLoop(server, rank, handshake, links), "trainyard-tcp-accept-rank-" + rank);
         acceptor.setDaemon(true);
         acceptor.start();
@@ -56,7 +63,7 @@ final class TcpListener implements AutoCloseable {
             SocketChannel evicted = pending.admit(ch, remote(ch));
             if (evicted != null) {
                 rejections.refused(remote(evicted), "a connection", "too many handshakes pending; closed the oldest");
-                closeQuietly(evicted);
+                endWithoutWaiting(evicted);
             }
             Thread t = new Thread(() -> {
                 try {
@@ -87,6 +94,22 @@ final class TcpListener implements AutoCloseable {
         } catch (IOException e) {
             rejections.refused(from, "a connection", "handshake failed: " + e); // EOF has no message
             closeQuietly(ch);
+        }
+    }
+
+    /**
+     * Ends an evicted handshake from the accept thread without closing its channel here: closing a
+     * blocking channel waits until the thread reading it has left the read, and under a flood on a
+     * busy machine those waits queued every new connection, a real rank's too (its handshake took
+     * 1 s instead of 15 ms). Shutting the connection down wakes that thread at once with end of
+     * stream; it refuses and closes the channel itself.
+     */
+    private static void endWithoutWaiting(SocketChannel ch) {
+        try {
+            ch.shutdownInput();
+            ch.shutdownOutput();
+        } catch (IOException alreadyGone) {
+            // the handshake ended meanwhile
         }
     }
 

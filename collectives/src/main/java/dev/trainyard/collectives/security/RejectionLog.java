@@ -41,7 +41,11 @@ public final class RejectionLog {
 
     /** Records one refusal of {@code what} from {@code from} for {@code why}; returns the line logged, or null. */
     public String refused(SocketAddress from, String what, String why) {
-        String source = source(from);
+        return refused(source(from), what, why);
+    }
+
+    /** As above, for a source known only by a description (e.g. a connection whose address the library does not report). */
+    public String refused(String source, String what, String why) {
         long now = nanoClock.getAsLong();
         long earlier;
         synchronized (windows) {

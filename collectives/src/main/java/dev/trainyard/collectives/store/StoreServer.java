@@ -1,6 +1,7 @@
 package dev.trainyard.collectives.store;
 
 import dev.trainyard.collectives.Keepalive;
+import dev.trainyard.collectives.security.TransportFailureLog;
 import com.google.protobuf.ByteString;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TransportSecurity;
@@ -74,6 +75,7 @@ public final class StoreServer implements AutoCloseable {
         InMemoryStore store = new InMemoryStore(defaultTimeout, limits);
         // one client cannot open unbounded streams (a rank needs a handful), and a client host that vanished
         // without closing its connection is dropped after a missed ping, its waits with it
+        TransportFailureLog.install();
         Server server = Keepalive.on(NettyServerBuilder.forAddress(new InetSocketAddress(host, port), security.serverCredentials()))
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)

@@ -28,7 +28,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -77,15 +81,41 @@ class HostileStoreClientTest {
         byte[] hugeFrame = {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x0, 0x1, 0x0, 0x0, 0x0, 0x1};
         List<byte[]> attacks = List.of(noise, "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII),
                 concat(preface, hugeFrame), concat(preface, noise), java.util.Arrays.copyOf(preface, 10));
-        for (byte[] attack : attacks) {
-            try (Socket s = new Socket("127.0.0.1", server.port())) {
-                s.setSoTimeout(10_000);
-                s.getOutputStream().write(attack);
-                s.shutdownOutput();
-                drain(s.getInputStream()); // the server answers or closes; it never hangs the client
+        List<LogRecord> logged = new CopyOnWriteArrayList<>();
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                logged.add(r);
             }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger.getLogger("").addHandler(capture);
+        try {
+            for (int round = 0; round < 20; round++) {
+                for (byte[] attack : attacks) {
+                    try (Socket s = new Socket("127.0.0.1", server.port())) {
+                        s.setSoTimeout(10_000);
+                        s.getOutputStream().write(attack);
+                        s.shutdownOutput();
+                        drain(s.getInputStream()); // the server answers or closes; it never hangs the client
+                    }
+                }
+            }
+        } finally {
+            Logger.getLogger("").removeHandler(capture);
         }
         assertStateUntouched();
+        // 100 bad connections: no stack trace each (gRPC's "Transport failed"), at most one line a minute
+        assertEquals(0, logged.stream().filter(r -> "Transport failed".equals(r.getMessage())).count());
+        assertTrue(logged.stream().filter(r -> String.valueOf(r.getMessage()).contains("it did not speak HTTP/2")).count() <= 1,
+                logged.stream().map(LogRecord::getMessage).toList().toString());
     }
 
     @Test
