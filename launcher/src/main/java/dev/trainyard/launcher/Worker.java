@@ -4,6 +4,7 @@ import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import dev.trainyard.runtime.IoErrors;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -53,13 +54,17 @@ final class Worker {
         }
     }
 
-    private void pump(BufferedWriter out, Consumer<String> console) {
+    /**
+     * Copies the worker's output to its log, the console and the tail, until the worker closes it.
+     * The copy never stops early: a worker whose output nobody reads blocks once the pipe is full,
+     * so a log that cannot be written (a full disk) is given up with one line and the rest still flows.
+     */
+    private void pump(BufferedWriter log, Consumer<String> console) {
         String prefix = "[rank " + rank + "] ";
-        try (out; BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+        BufferedWriter out = log;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = in.readLine()) != null; ) {
-                out.write(line);
-                out.newLine();
-                out.flush(); // the log must hold the last line even if the launcher is killed next
+                out = append(out, line);
                 console.accept(prefix + line);
                 synchronized (tail) {
                     if (tail.size() == TAIL_LINES) {
@@ -70,6 +75,36 @@ final class Worker {
             }
         } catch (IOException e) {
             // the worker closed its output (it exited); nothing more to copy
+        } finally {
+            closeQuietly(out);
+        }
+    }
+
+    /** Appends one line to the log; null from now on when it cannot be written. */
+    private BufferedWriter append(BufferedWriter out, String line) {
+        if (out == null) {
+            return null;
+        }
+        try {
+            out.write(line);
+            out.newLine();
+            out.flush(); // the log must hold the last line even if the launcher is killed next
+            return out;
+        } catch (IOException e) {
+            Launcher.say("cannot write rank " + rank + "'s log " + log + ": " + IoErrors.describe(e) + "; the rest of its output"
+                    + " is not logged (with --verbose the console still shows it, and a failure report its last lines)");
+            closeQuietly(out);
+            return null;
+        }
+    }
+
+    private static void closeQuietly(BufferedWriter out) {
+        if (out != null) {
+            try {
+                out.close();
+            } catch (IOException ignored) {
+                // the same full disk, already reported
+            }
         }
     }
 

@@ -239,6 +239,64 @@ class DistributedTrainingTest {
         }
     }
 
+    /**
+     * The run directory on an 8 MiB tmpfs that fills up mid-run (root only): the metrics writer gives
+     * up with one warning, the launcher keeps copying the workers' output, the next checkpoint fails
+     * naming ENOSPC and the job stops; the previous checkpoint stays, no temporary file does, and once
+     * there is space again the same command with {@code --resume} resumes from that checkpoint.
+     */
+    @Test
+    void aRunDirectoryThatFillsUpMidRunKeepsItsLastCheckpointAndResumesOnceThereIsSpace() throws Exception {
+        Path mount = Files.createDirectory(tmp.resolve("small-disk"));
+        Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mount.toString()).redirectErrorStream(true).start();
+        String why = new String(p.getInputStream().readAllBytes()).trim();
+        if (p.waitFor() != 0) {
+            System.out.println("SKIPPED aRunDirectoryThatFillsUpMidRun...: cannot mount a small tmpfs here (needs root): " + why);
+            org.junit.jupiter.api.Assumptions.abort("needs root to mount a tmpfs");
+        }
+        try {
+            Path run = mount.resolve("run");
+            List<String> args = new ArrayList<>(List.of("--nproc-per-node", "2", "--run-dir", run.toString(), TrainingWorker.class.getName(),
+                    "--batch", "8", "--samples", "512", "--epochs", "2", "--checkpoint-every", "8", "--step-delay-ms", "40"));
+            Path filler = mount.resolve("filler");
+            try (LauncherProcess l = LauncherProcess.start(args)) {
+                l.awaitLines(s -> s.startsWith("[rank 0] checkpoint ") && s.contains(" written (step 8"), 1, RUN);
+                fill(filler);
+                int code = l.awaitExit(RUN);
+                String out = l.output();
+                assertTrue(code != 0, out);
+                assertTrue(out.contains("cannot append to the metrics file " + run.toAbsolutePath()) && out.contains("(ENOSPC); training goes on"), out);
+                assertTrue(out.matches("(?s).*cannot write a checkpoint into \\S+checkpoints: No space left on device \\(ENOSPC\\); the previous checkpoint is still valid.*"), out);
+            }
+            try (var files = Files.list(run.resolve("checkpoints"))) {
+                List<String> names = files.map(f -> f.getFileName().toString()).sorted().toList();
+                assertTrue(!names.isEmpty() && names.stream().allMatch(n -> n.matches("checkpoint-\\d+\\.tyck")), "no temporary file left: " + names);
+            }
+            Files.delete(filler);
+            args.add(2, "--resume");
+            try (LauncherProcess l = LauncherProcess.start(args)) {
+                assertEquals(0, l.awaitExit(RUN), l.output());
+                assertTrue(l.output().matches("(?s).*\\[rank 0] resuming from \\S+checkpoint-0*(8|16)\\.tyck.*"), l.output());
+            }
+        } finally {
+            new ProcessBuilder("umount", "-l", mount.toString()).start().waitFor();
+        }
+    }
+
+    /** Writes to {@code file} until the file system is full. */
+    private static void fill(Path file) throws java.io.IOException {
+        try (var out = Files.newOutputStream(file)) {
+            byte[] block = new byte[64 << 10];
+            while (true) {
+                out.write(block);
+            }
+        } catch (java.io.IOException full) {
+            if (!String.valueOf(full.getMessage()).contains("No space left on device")) {
+                throw full;
+            }
+        }
+    }
+
     private static String lastMatch(String output, String regex) {
         Matcher m = Pattern.compile(regex).matcher(output);
         String last = null;

@@ -3,7 +3,6 @@ package dev.trainyard.runtime;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -77,7 +76,7 @@ public final class JsonLinesFile implements AutoCloseable {
     private void giveUp(IOException e) {
         BufferedWriter broken = out;
         out = null;
-        System.err.println("trainyard: cannot append to the " + what + " file " + path + ": " + cause(e)
+        System.err.println("trainyard: cannot append to the " + what + " file " + path + ": " + IoErrors.describe(e)
                 + "; training goes on without it, and the run report marks it incomplete. Free space there (or point"
                 + " --run-dir at a larger disk) for the next run");
         try {
@@ -90,12 +89,6 @@ public final class JsonLinesFile implements AutoCloseable {
         } catch (IOException ignored) {
             // the same failure, already reported
         }
-    }
-
-    /** "No space left on device" is what ENOSPC reads as in Java; say the errno name too, as users search for it. */
-    private static String cause(IOException e) {
-        String m = e instanceof FileSystemException fse && fse.getReason() != null ? fse.getReason() : String.valueOf(e.getMessage());
-        return m.contains("No space left on device") ? m + " (ENOSPC)" : m;
     }
 
     @Override

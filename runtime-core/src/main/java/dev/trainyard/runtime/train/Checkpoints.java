@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
+import dev.trainyard.runtime.IoErrors;
 import dev.trainyard.runtime.optim.OptimizerState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -78,7 +79,7 @@ public final class Checkpoints {
                 // the original failure is the one to report
             }
             if (e instanceof IOException io) {
-                throw new UncheckedIOException("cannot write a checkpoint into " + dir + ": " + e.getMessage()
+                throw new UncheckedIOException("cannot write a checkpoint into " + dir + ": " + IoErrors.describe(io)
                         + "; the previous checkpoint is still valid", io);
             }
             throw (RuntimeException) e;
