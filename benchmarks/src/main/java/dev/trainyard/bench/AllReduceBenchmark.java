@@ -4,6 +4,7 @@ import dev.trainyard.launcher.report.SvgChart;
 import dev.trainyard.runtime.ByteSize;
 import dev.trainyard.collectives.Transport;
 import dev.trainyard.launcher.netsim.SimulatedCluster;
+import dev.trainyard.launcher.tls.ThrowawayCertificates;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,6 +48,9 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     Transport transport = Transport.SHARED_MEMORY;
     @Option(names = "--compare", description = "also run the sweep through this peer: gloo")
     String compare;
+    @Option(names = "--tls", description = "also sweep with mutual TLS between the ranks (throwaway certificates; TLS always carries"
+            + " tensors on gRPC streams, so compare with --transport grpc-stream for the cost of encryption alone) and print TLS against plaintext")
+    boolean tls;
     @Option(names = "--json", description = "write the results as JSON (and a busbw plot beside it, .svg) here")
     Path json;
     @Option(names = "--backend", description = "grpc (the NCCL sweep on device memory is benchmarks/gpu/run.sh)")
@@ -77,27 +81,36 @@ public final class AllReduceBenchmark implements Callable<Integer> {
             System.out.println("# --compare gloo skipped: " + glooMissing);
         }
         boolean withGloo = compare != null && glooMissing == null;
+        if (withGloo && tls) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--tls and --compare gloo: one comparison per run");
+        }
+        String other = withGloo ? "gloo" : tls ? "tls" : null;
 
         double[][] ours = new double[repeat][];
-        double[][] gloo = new double[repeat][];
+        double[][] theirs = new double[repeat][];
         try (SimulatedCluster cluster = link == null ? null : LinkOption.cluster(nproc, link)) {
+            List<String> tlsOptions = tls ? throwawayTls(cluster, nproc).launchOptions() : List.of();
             for (int rep = 0; rep < repeat; rep++) {
                 System.out.printf(Locale.ROOT, "# repeat %d/%d: trainyard...%n", rep + 1, repeat);
-                ours[rep] = trainyardSweep(sizes, itersOf, Optional.ofNullable(cluster));
+                ours[rep] = trainyardSweep(sizes, itersOf, Optional.ofNullable(cluster), List.of());
                 if (withGloo) {
                     System.out.printf(Locale.ROOT, "# repeat %d/%d: gloo...%n", rep + 1, repeat);
-                    gloo[rep] = GlooPeer.sweep(nproc, sizes, itersOf, warmup, Optional.ofNullable(cluster));
+                    theirs[rep] = GlooPeer.sweep(nproc, sizes, itersOf, warmup, Optional.ofNullable(cluster));
+                } else if (tls) {
+                    System.out.printf(Locale.ROOT, "# repeat %d/%d: trainyard over mutual TLS...%n", rep + 1, repeat);
+                    theirs[rep] = trainyardSweep(sizes, itersOf, Optional.ofNullable(cluster), tlsOptions);
                 }
             }
         }
         double[] t = medianOverRepeats(ours);
-        double[] g = withGloo ? medianOverRepeats(gloo) : null;
-        printTable(sizes, itersOf, t, g);
+        double[] g = other != null ? medianOverRepeats(theirs) : null;
+        printTable(sizes, itersOf, t, g, other);
         if (json != null) {
-            writeJson(sizes, itersOf, t, g);
-            List<SvgChart.Series> series = new ArrayList<>(List.of(new SvgChart.Series("Trainyard", busbws(sizes, t))));
+            writeJson(sizes, itersOf, t, g, other);
+            List<SvgChart.Series> series = new ArrayList<>(List.of(new SvgChart.Series(tls ? "Trainyard, plaintext" : "Trainyard",
+                    busbws(sizes, t))));
             if (g != null) {
-                series.add(new SvgChart.Series("PyTorch Gloo", busbws(sizes, g)));
+                series.add(new SvgChart.Series(tls ? "Trainyard, mutual TLS" : "PyTorch Gloo", busbws(sizes, g)));
             }
             Path svg = SvgChart.beside(json);
             SvgChart.lines(svg, "All-reduce busbw, " + nproc + " ranks", "message size", "busbw (GB/s)",
@@ -118,10 +131,24 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         return out.stream().mapToLong(Long::longValue).toArray();
     }
 
-    private double[] trainyardSweep(long[] sizes, int[] itersOf, Optional<SimulatedCluster> cluster) throws IOException, InterruptedException {
+    /** A CA and one certificate for every rank's address (loopback, or each simulated host's). */
+    static ThrowawayCertificates throwawayTls(SimulatedCluster cluster, int hosts) throws IOException, InterruptedException {
+        List<String> addresses = new ArrayList<>(List.of("127.0.0.1"));
+        for (int h = 0; cluster != null && h < hosts; h++) {
+            addresses.add(cluster.address(h));
+        }
+        try {
+            return ThrowawayCertificates.create(Files.createTempDirectory("trainyard-bench-tls-"), "bench", addresses);
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IOException("cannot make throwaway TLS certificates: " + e.getMessage(), e);
+        }
+    }
+
+    private double[] trainyardSweep(long[] sizes, int[] itersOf, Optional<SimulatedCluster> cluster, List<String> launchOptions)
+            throws IOException, InterruptedException {
         List<String> worker = List.of(AllReduceWorker.class.getName(), join(sizes), join(itersOf), Integer.toString(warmup),
                 Long.toString(ByteSize.parse(chunkBytes)), Long.toString(ByteSize.parse(warmupBytes)), transport.name());
-        List<String> lines = Launches.rank0Lines(nproc, worker, cluster);
+        List<String> lines = Launches.rank0Lines(nproc, worker, cluster, launchOptions);
         double[] medians = new double[sizes.length];
         int i = 0;
         for (String line : lines) {
@@ -160,27 +187,30 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         return bytes / seconds / 1e9 * 2.0 * (nproc - 1) / nproc;
     }
 
-    private void printTable(long[] sizes, int[] itersOf, double[] t, double[] g) {
+    /** @param other the comparison's name ({@code gloo}, {@code tls}), or null for none */
+    private void printTable(long[] sizes, int[] itersOf, double[] t, double[] g, String other) {
         System.out.printf(Locale.ROOT, "# Trainyard all-reduce: %d ranks (one JVM each, %s), ring over %s, float32 SUM,"
                 + " chunk %s, median of per-call times, %d repeat(s), %d cores%n", nproc,
                 link == null ? "loopback" : "one simulated host each, links " + link, transport, chunkBytes, repeat,
                 Runtime.getRuntime().availableProcessors());
         System.out.printf(Locale.ROOT, "%10s %11s %6s %11s %11s %11s", "size", "count", "iters", "time(us)", "algbw(GB/s)", "busbw(GB/s)");
         if (g != null) {
-            System.out.printf(Locale.ROOT, " | %13s %11s %17s", "gloo time(us)", "gloo busbw", "busbw ratio (x)");
+            System.out.printf(Locale.ROOT, " | %13s %11s %17s", other + " time(us)", other + " busbw",
+                    other.equals("tls") ? "tls/plain busbw" : "busbw ratio (x)");
         }
         System.out.println();
         for (int s = 0; s < sizes.length; s++) {
             System.out.printf(Locale.ROOT, "%10s %11d %6d %11.1f %11.3f %11.3f", ByteSize.format(sizes[s]), sizes[s] / 4,
                     itersOf[s], t[s] * 1e6, sizes[s] / t[s] / 1e9, busbw(sizes[s], t[s]));
             if (g != null) {
-                System.out.printf(Locale.ROOT, " | %13.1f %11.3f %17.2f", g[s] * 1e6, busbw(sizes[s], g[s]), g[s] / t[s]);
+                System.out.printf(Locale.ROOT, " | %13.1f %11.3f %17.2f", g[s] * 1e6, busbw(sizes[s], g[s]),
+                        other.equals("tls") ? t[s] / g[s] : g[s] / t[s]);
             }
             System.out.println();
         }
     }
 
-    private void writeJson(long[] sizes, int[] itersOf, double[] t, double[] g) throws IOException {
+    private void writeJson(long[] sizes, int[] itersOf, double[] t, double[] g, String other) throws IOException {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "{\"benchmark\":\"allreduce\",\"nproc\":%d,\"backend\":\"grpc\",\"transport\":\"%s\",\"dtype\":\"float32\","
                         + "\"op\":\"sum\",\"chunk_bytes\":%d,\"repeats\":%d,\"cores\":%d,\"java\":\"%s\",\"link\":%s,\"rows\":[",
@@ -191,8 +221,9 @@ public final class AllReduceBenchmark implements Callable<Integer> {
                     "{\"bytes\":%d,\"iters\":%d,\"time_s\":%.9f,\"algbw_gbps\":%.4f,\"busbw_gbps\":%.4f",
                     sizes[s], itersOf[s], t[s], sizes[s] / t[s] / 1e9, busbw(sizes[s], t[s])));
             if (g != null) {
-                sb.append(String.format(Locale.ROOT, ",\"gloo_time_s\":%.9f,\"gloo_busbw_gbps\":%.4f,\"busbw_ratio\":%.4f",
-                        g[s], busbw(sizes[s], g[s]), g[s] / t[s]));
+                // busbw_ratio: ours over gloo's; for tls, TLS's over plaintext's
+                sb.append(String.format(Locale.ROOT, ",\"%s_time_s\":%.9f,\"%s_busbw_gbps\":%.4f,\"busbw_ratio\":%.4f",
+                        other, g[s], other, busbw(sizes[s], g[s]), other.equals("tls") ? t[s] / g[s] : g[s] / t[s]));
             }
             sb.append('}');
         }

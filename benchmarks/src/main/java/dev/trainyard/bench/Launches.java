@@ -28,12 +28,19 @@ final class Launches {
     }
 
     static List<String> rank0Lines(int n, List<String> worker, Optional<SimulatedCluster> cluster) throws IOException, InterruptedException {
+        return rank0Lines(n, worker, cluster, List.of());
+    }
+
+    /** @param launchOptions more options for every launcher (e.g. mutual TLS) */
+    static List<String> rank0Lines(int n, List<String> worker, Optional<SimulatedCluster> cluster, List<String> launchOptions)
+            throws IOException, InterruptedException {
         Path runDir = Files.createTempDirectory("trainyard-bench-");
         List<String> lines;
         if (cluster.isEmpty()) {
             List<String> launch = new ArrayList<>(List.of("launch", "--nproc-per-node", Integer.toString(n), "--run-dir",
                     runDir.toString(), "--grace-period", "2s"));
             launch.addAll(LAUNCH_OPTIONS);
+            launch.addAll(launchOptions);
             launch.addAll(worker);
             lines = WorkerProcesses.run(1, r -> WorkerProcesses.java(TrainyardCli.class.getName(), launch), r -> Map.of(), TIMEOUT_S);
         } else {
@@ -47,6 +54,7 @@ final class Launches {
                         "--nproc-per-node", "1", "--bind", c.address(node), "--master-addr", c.address(0), "--master-port", Integer.toString(port),
                         "--token-file", token.toString(), "--run-dir", runDir.resolve("node-" + node).toString(), "--grace-period", "2s"));
                 launch.addAll(LAUNCH_OPTIONS);
+                launch.addAll(launchOptions);
                 launch.addAll(worker);
                 List<String> cmd = new ArrayList<>(c.exec(node));
                 cmd.addAll(WorkerProcesses.java(TrainyardCli.class.getName(), launch));

@@ -49,6 +49,9 @@ public final class ScalingBenchmark implements Callable<Integer> {
     boolean ceiling;
     @Option(names = "--zero", description = "add a row per world size N > 1: Trainyard with its optimizer state sharded over the workers (ZeRO-1)")
     boolean zero;
+    @Option(names = "--tls", description = "add two rows per world size N > 1: Trainyard on plaintext gRPC streams, and over mutual TLS"
+            + " (throwaway certificates; TLS always carries tensors on gRPC streams)")
+    boolean tls;
     @Option(names = "--no-overlap", description = "Trainyard all-reduces after the whole backward")
     boolean noOverlap;
     @Option(names = "--link", description = "run each worker on its own simulated host, links shaped to this rate (e.g. 1gbit; root only)")
@@ -90,6 +93,7 @@ public final class ScalingBenchmark implements Callable<Integer> {
         try (SimulatedCluster cluster = link == null || maxWorkers < 2 ? null : LinkOption.cluster(maxWorkers, link)) {
             TrainingRuns on = new TrainingRuns(setup, Optional.ofNullable(cluster));
             TrainingRuns local = new TrainingRuns(setup, Optional.empty());
+            List<String> tlsOptions = tls ? AllReduceBenchmark.throwawayTls(cluster, maxWorkers).launchOptions() : List.of();
             for (int rep = 0; rep < repeat; rep++) {
                 for (int n : nproc) {
                     // one worker needs no network: it always runs locally
@@ -99,6 +103,13 @@ public final class ScalingBenchmark implements Callable<Integer> {
                     if (zero && n > 1) {
                         System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): trainyard, ZeRO-1...%n", rep + 1, repeat, n);
                         runs.computeIfAbsent("zero1/" + n, k -> new ArrayList<>()).add(where.trainyard(n, !noOverlap, true));
+                    }
+                    if (tls && n > 1) {
+                        System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): trainyard, plaintext gRPC streams...%n", rep + 1, repeat, n);
+                        runs.computeIfAbsent("grpc-stream/" + n, k -> new ArrayList<>())
+                                .add(where.trainyard(n, !noOverlap, false, List.of("--transport", "grpc-stream")));
+                        System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): trainyard, mutual TLS...%n", rep + 1, repeat, n);
+                        runs.computeIfAbsent("tls/" + n, k -> new ArrayList<>()).add(where.trainyard(n, !noOverlap, false, tlsOptions));
                     }
                     if (n == 1 && compare.contains("djl")) {
                         // right after one Trainyard worker: the pair compared is measured minutes apart otherwise, and the machine drifts
@@ -198,6 +209,10 @@ public final class ScalingBenchmark implements Callable<Integer> {
                 .filter(t -> t.system().equals("trainyard") && t.workers() == z.workers())
                 .forEach(t -> System.out.printf(Locale.ROOT, "# %d workers: ZeRO-1 / unsharded samples/s = %.3f%n", z.workers(),
                         z.samplesPerSecond() / t.samplesPerSecond())));
+        rows.stream().filter(r -> r.system().equals("tls")).forEach(tls -> rows.stream()
+                .filter(p -> p.system().equals("grpc-stream") && p.workers() == tls.workers())
+                .forEach(p -> System.out.printf(Locale.ROOT, "# %d workers: mutual TLS / plaintext gRPC streams samples/s = %.3f%n",
+                        tls.workers(), tls.samplesPerSecond() / p.samplesPerSecond())));
         double djl = base(rows, "djl");
         if (!Double.isNaN(djl)) {
             System.out.printf(Locale.ROOT, "# 1 worker: trainyard / plain DJL Trainer samples/s = %.3f%n", base(rows, "trainyard") / djl);

@@ -53,6 +53,11 @@ final class TrainingRuns {
 
     /** ... with the optimizer state sharded over the workers (ZeRO-1) when {@code zero}. */
     double[] trainyard(int n, boolean overlap, boolean zero) throws IOException, InterruptedException {
+        return trainyard(n, overlap, zero, List.of());
+    }
+
+    /** ... with more options for the launchers (a transport, mutual TLS). */
+    double[] trainyard(int n, boolean overlap, boolean zero, List<String> launchOptions) throws IOException, InterruptedException {
         List<String> worker = new ArrayList<>(List.of(ScalingWorker.class.getName(), "--mode", "trainyard"));
         worker.addAll(setup.args());
         if (!overlap) {
@@ -61,7 +66,7 @@ final class TrainingRuns {
         if (zero) {
             worker.add("--zero");
         }
-        return result(Launches.rank0Lines(n, worker, cluster), "RESULT ");
+        return result(Launches.rank0Lines(n, worker, cluster, launchOptions), "RESULT ");
     }
 
     /** A plain DJL Trainer in one process: the single-worker baseline. */

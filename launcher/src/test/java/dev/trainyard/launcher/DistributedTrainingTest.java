@@ -257,7 +257,7 @@ class DistributedTrainingTest {
         try {
             Path run = mount.resolve("run");
             List<String> args = new ArrayList<>(List.of("--nproc-per-node", "2", "--run-dir", run.toString(), TrainingWorker.class.getName(),
-                    "--batch", "8", "--samples", "512", "--epochs", "2", "--checkpoint-every", "8", "--step-delay-ms", "40"));
+                    "--batch", "8", "--samples", "384", "--epochs", "1", "--checkpoint-every", "8", "--step-delay-ms", "40"));
             Path filler = mount.resolve("filler");
             try (LauncherProcess l = LauncherProcess.start(args)) {
                 l.awaitLines(s -> s.startsWith("[rank 0] checkpoint ") && s.contains(" written (step 8"), 1, RUN);

@@ -9,6 +9,7 @@ import dev.trainyard.collectives.security.TransportSecurity;
 import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.StoreException;
 import dev.trainyard.collectives.store.StoreServer;
+import dev.trainyard.launcher.tls.ThrowawayCertificates;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,16 +24,16 @@ class TlsTest {
     private static final Duration RUN = Duration.ofSeconds(90);
     @TempDir
     static Path tmp;
-    private static TestCertificates job;
-    private static TestCertificates stranger;
+    private static ThrowawayCertificates job;
+    private static ThrowawayCertificates stranger;
 
     @BeforeAll
     static void certificates() throws Exception {
-        job = TestCertificates.create(tmp, "job");
-        stranger = TestCertificates.create(tmp, "stranger"); // its own CA: not one of the job's
+        job = ThrowawayCertificates.create(tmp, "job");
+        stranger = ThrowawayCertificates.create(tmp, "stranger"); // its own CA: not one of the job's
     }
 
-    private static TransportSecurity tls(TestCertificates c) {
+    private static TransportSecurity tls(ThrowawayCertificates c) {
         return TransportSecurity.mutualTls(c.cert(), c.key(), c.ca());
     }
 

@@ -1,4 +1,4 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.tls;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,24 +12,33 @@ import java.util.Base64;
 import java.util.List;
 
 /**
- * A throwaway CA and a node certificate for 127.0.0.1 signed by it, made with the JDK's keytool,
+ * A throwaway CA and one node certificate signed by it, valid two days, made with the JDK's keytool,
  * as PEM files in {@code dir}: {@code name.pem}, {@code name.key} (PKCS#8, mode 600), {@code name-ca.pem}.
+ * For tests and benchmarks of mutual TLS; a real cluster's certificates come from its own CA.
  */
-record TestCertificates(Path cert, Path key, Path ca) {
-    private static final String PASSWORD = "trainyard-test";
+public record ThrowawayCertificates(Path cert, Path key, Path ca) {
+    private static final String PASSWORD = "trainyard-throwaway";
 
-    static TestCertificates create(Path dir, String name) throws IOException, InterruptedException, GeneralSecurityException {
+    /** A certificate for 127.0.0.1 and localhost. */
+    public static ThrowawayCertificates create(Path dir, String name) throws IOException, InterruptedException, GeneralSecurityException {
+        return create(dir, name, List.of("127.0.0.1"));
+    }
+
+    /** A certificate for {@code addresses} (IP addresses) and localhost; every node of a test cluster can share it. */
+    public static ThrowawayCertificates create(Path dir, String name, List<String> addresses)
+            throws IOException, InterruptedException, GeneralSecurityException {
         Path caStore = dir.resolve(name + "-ca.p12");
         Path nodeStore = dir.resolve(name + ".p12");
         Path csr = dir.resolve(name + ".csr");
-        TestCertificates c = new TestCertificates(dir.resolve(name + ".pem"), dir.resolve(name + ".key"), dir.resolve(name + "-ca.pem"));
+        ThrowawayCertificates c = new ThrowawayCertificates(dir.resolve(name + ".pem"), dir.resolve(name + ".key"), dir.resolve(name + "-ca.pem"));
         keytool("-genkeypair", "-keystore", caStore.toString(), "-alias", "ca", "-keyalg", "EC", "-groupname", "secp256r1",
                 "-dname", "CN=Trainyard test CA " + name, "-ext", "bc:c", "-validity", "2");
         keytool("-genkeypair", "-keystore", nodeStore.toString(), "-alias", "node", "-keyalg", "EC", "-groupname", "secp256r1",
                 "-dname", "CN=trainyard node", "-validity", "2");
         keytool("-certreq", "-keystore", nodeStore.toString(), "-alias", "node", "-file", csr.toString());
         keytool("-gencert", "-keystore", caStore.toString(), "-alias", "ca", "-infile", csr.toString(), "-outfile", c.cert().toString(),
-                "-rfc", "-ext", "san=ip:127.0.0.1,dns:localhost", "-validity", "2");
+                "-rfc", "-ext", "san=" + String.join(",", addresses.stream().map(a -> "ip:" + a).toList()) + ",dns:localhost",
+                "-validity", "2");
         keytool("-exportcert", "-keystore", caStore.toString(), "-alias", "ca", "-rfc", "-file", c.ca().toString());
         KeyStore ks = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(nodeStore)) {
@@ -43,7 +52,8 @@ record TestCertificates(Path cert, Path key, Path ca) {
         return c;
     }
 
-    List<String> launchOptions() {
+    /** The launch options that use these files. */
+    public List<String> launchOptions() {
         return List.of("--tls-cert", cert.toString(), "--tls-key", key.toString(), "--tls-ca", ca.toString());
     }
 
