@@ -172,6 +172,17 @@ class LauncherTest {
         }
     }
 
+    /** The stall watch looks for a process that stopped running, not for a long step: 6 s of compute under a 2 s stall timeout. */
+    @Test
+    void aWorkerComputingLongerThanTheStallTimeoutIsNotFlagged() throws Exception {
+        try (LauncherProcess l = LauncherProcess.start(args("--nproc-per-node", "1", "--stall-timeout", "2s", ScriptedWorker.class.getName(),
+                "--busy-seconds", "6"))) {
+            assertEquals(0, l.awaitExit(RUN), l.output());
+            assertTrue(l.output().contains("[rank 0] rank 0 computed busily"), l.output());
+            assertFalse(l.output().contains("frozen"), l.output());
+        }
+    }
+
     @Test
     void slurmEnvironmentIsRead() throws Exception {
         try (LauncherProcess l = LauncherProcess.start(List.of(), args("--nproc-per-node", "2", ScriptedWorker.class.getName(), "--print-env"),

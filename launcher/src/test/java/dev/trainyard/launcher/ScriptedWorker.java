@@ -10,7 +10,7 @@ import java.util.List;
  * A worker whose behaviour the launcher tests choose by arguments:
  * {@code --fail-rank R --code C} (rank R exits with C), {@code --first-attempt-only} (fail only
  * before any restart), {@code --spawn-child} (start a {@code sleep} child), {@code --stay} (keep
- * running until stopped), {@code --print-env}, {@code --throw-rank R} (rank R throws from deep in its stack). Prints {@code ready rank R pid P restart K} once joined.
+ * running until stopped), {@code --busy-seconds S} (compute on the main thread for S seconds), {@code --print-env}, {@code --throw-rank R} (rank R throws from deep in its stack). Prints {@code ready rank R pid P restart K} once joined.
  */
 public final class ScriptedWorker {
     private ScriptedWorker() {
@@ -43,6 +43,15 @@ public final class ScriptedWorker {
             }
             if (pg.rank() == intArg(a, "--throw-rank")) {
                 throwFromDeepInside(40);
+            }
+            if (a.contains("--busy-seconds")) {
+                // computes on the main thread without a collective, as a long training step does
+                long end = System.nanoTime() + (long) (Double.parseDouble(a.get(a.indexOf("--busy-seconds") + 1)) * 1e9);
+                double x = 0;
+                while (System.nanoTime() < end) {
+                    x += Math.sqrt(x + 1);
+                }
+                System.out.println("rank " + pg.rank() + " computed " + (x > 0 ? "busily" : "nothing"));
             }
             if (a.contains("--stay")) {
                 Thread.sleep(Long.MAX_VALUE);

@@ -1,6 +1,7 @@
 package dev.trainyard.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,14 +11,18 @@ import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.StoreException;
 import dev.trainyard.collectives.store.StoreServer;
 import dev.trainyard.launcher.tls.ThrowawayCertificates;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Mutual TLS with certificates made in the test: the store and a real 2-worker job over it; strangers refused. */
 class TlsTest {
@@ -54,20 +59,55 @@ class TlsTest {
         }
     }
 
-    @Test
-    void aJobRunsOverMutualTls() throws Exception {
-        List<String> args = new ArrayList<>(List.of("--nproc-per-node", "2", "--run-dir", tmp.resolve("run").toString()));
-        args.addAll(job.launchOptions());
+    /**
+     * A real 2-worker job over mutual TLS and the same job in clear, each with its loopback traffic
+     * captured by tcpdump (root only; otherwise the jobs run uncaptured): the job token's bytes appear
+     * in neither capture. The store's keys do appear in the plaintext one (so the capture did see the
+     * job's traffic) and not in the TLS one (encrypted).
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"mutual TLS", "plaintext"})
+    void aJobRunsAndItsTokenNeverCrossesTheWire(String mode) throws Exception {
+        boolean tls = mode.equals("mutual TLS");
+        String value = "5eed".repeat(16);
+        Path tokenFile = tmp.resolve(tls ? "tls.token" : "plain.token");
+        Files.writeString(tokenFile, value);
+        Files.setPosixFilePermissions(tokenFile, PosixFilePermissions.fromString("rw-------"));
+        Path run = tmp.resolve(tls ? "run-tls" : "run-plain");
+        List<String> args = new ArrayList<>(List.of("--nproc-per-node", "2", "--run-dir", run.toString(), "--token-file", tokenFile.toString(),
+                "--transport", "tcp"));
+        if (tls) {
+            args.addAll(job.launchOptions());
+        }
         args.addAll(List.of("--example", "allreduce", "--", "--iterations", "3", "--elements", "70000"));
-        try (LauncherProcess l = LauncherProcess.start(args)) {
+        String noCapture = LoopbackCapture.unavailableReason();
+        if (noCapture != null) {
+            System.out.println("not capturing the job's traffic: " + noCapture);
+        }
+        byte[] wire = null;
+        try (LoopbackCapture capture = noCapture == null ? LoopbackCapture.start(tmp.resolve(mode.replace(' ', '-') + ".pcap")) : null;
+             LauncherProcess l = LauncherProcess.start(args)) {
             assertEquals(0, l.awaitExit(RUN), l.output());
             String out = l.output();
-            assertTrue(out.contains("backend auto, mutual TLS"), out);
-            assertTrue(Files.readString(tmp.resolve("run/rank-0.log")).contains(
-                    "trainyard: backend auto: gRPC, because the job uses mutual TLS and NCCL does not encrypt its traffic"));
             for (int r = 0; r < 2; r++) {
                 assertTrue(out.contains("[rank " + r + "] rank " + r + ": all-reduce check passed (3 iterations x 70000 floats over 2 ranks"), out);
             }
+            if (tls) {
+                assertTrue(out.contains("backend auto, mutual TLS"), out);
+                assertTrue(Files.readString(run.resolve("rank-0.log")).contains(
+                        "trainyard: backend auto: gRPC, because the job uses mutual TLS and NCCL does not encrypt its traffic"));
+            }
+            if (capture != null) {
+                wire = capture.stop();
+            }
+        }
+        if (wire != null) {
+            byte[] key = java.util.HexFormat.of().parseHex(value);
+            assertFalse(LoopbackCapture.contains(wire, value.getBytes(StandardCharsets.US_ASCII)), "the token's text is on the wire");
+            assertFalse(LoopbackCapture.contains(wire, key), "the token's bytes are on the wire");
+            boolean storeKeysVisible = LoopbackCapture.contains(wire, "gen/0/workers/".getBytes(StandardCharsets.US_ASCII));
+            assertEquals(!tls, storeKeysVisible, "store keys readable on the wire (" + wire.length + " bytes captured)");
+            System.out.printf("%s job: %d bytes of loopback traffic captured, no token in them%n", mode, wire.length);
         }
     }
 }
