@@ -1,7 +1,7 @@
 package dev.trainyard.collectives.grpc;
 
+import dev.trainyard.collectives.GrpcServers;
 import dev.trainyard.collectives.Keepalive;
-import dev.trainyard.collectives.security.TransportFailureLog;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.Empty;
 import dev.trainyard.collectives.CollectiveException;
@@ -170,8 +170,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     /** The gRPC server (peer control; the data-plane streams with GRPC_STREAM) and, with TCP, the TCP listener. */
     private void startListeners(boolean tcp, TcpHandshake handshake) {
         int window = options.receiveWindow();
-        TransportFailureLog.install();
-        NettyServerBuilder builder = Keepalive.on(NettyServerBuilder.forAddress(new InetSocketAddress(options.bindHost(), 0), options.security().serverCredentials()))
+        NettyServerBuilder builder = GrpcServers.builder(new InetSocketAddress(options.bindHost(), 0), options.security().serverCredentials())
                 .directExecutor()
                 .maxInboundMessageSize(maxMessageBytes())
                 .flowControlWindow(Math.max(1 << 20, (window + 1) * maxMessageBytes()))

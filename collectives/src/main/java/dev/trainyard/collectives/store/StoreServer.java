@@ -1,7 +1,6 @@
 package dev.trainyard.collectives.store;
 
-import dev.trainyard.collectives.Keepalive;
-import dev.trainyard.collectives.security.TransportFailureLog;
+import dev.trainyard.collectives.GrpcServers;
 import com.google.protobuf.ByteString;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TransportSecurity;
@@ -22,7 +21,6 @@ import dev.trainyard.collectives.store.proto.AwaitReply;
 import dev.trainyard.collectives.store.proto.AwaitRequest;
 import io.grpc.Server;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
@@ -75,8 +73,7 @@ public final class StoreServer implements AutoCloseable {
         InMemoryStore store = new InMemoryStore(defaultTimeout, limits);
         // one client cannot open unbounded streams (a rank needs a handful), and a client host that vanished
         // without closing its connection is dropped after a missed ping, its waits with it
-        TransportFailureLog.install();
-        Server server = Keepalive.on(NettyServerBuilder.forAddress(new InetSocketAddress(host, port), security.serverCredentials()))
+        Server server = GrpcServers.builder(new InetSocketAddress(host, port), security.serverCredentials())
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
                 .addService(new Service(store))

@@ -118,6 +118,36 @@ class HostileStoreClientTest {
                 logged.stream().map(LogRecord::getMessage).toList().toString());
     }
 
+    /** A slowloris that trickles HTTP/2's preface holds its connection only for the handshake deadline, not gRPC's default 2 minutes. */
+    @Test
+    void aConnectionThatNeverFinishesItsHandshakeIsClosedAtTheDeadline() throws Exception {
+        byte[] preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        long start = System.nanoTime();
+        double closedAfter = -1;
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(1000); // one byte a second
+            for (int i = 0; i < preface.length - 1 && closedAfter < 0; i++) { // never the last byte
+                try {
+                    s.getOutputStream().write(preface[i]);
+                    long next = System.nanoTime() + 1_000_000_000L;
+                    while (System.nanoTime() < next) { // the server's own SETTINGS arrive at once; read until a second passed or EOF
+                        if (s.getInputStream().read() < 0) {
+                            closedAfter = (System.nanoTime() - start) / 1e9;
+                            break;
+                        }
+                    }
+                } catch (java.net.SocketTimeoutException stillOpen) {
+                    // nothing more from the server this second: trickle on
+                } catch (IOException closed) {
+                    closedAfter = (System.nanoTime() - start) / 1e9;
+                }
+            }
+        }
+        double bound = dev.trainyard.collectives.GrpcServers.HANDSHAKE_TIMEOUT.toSeconds();
+        assertTrue(closedAfter >= bound - 1 && closedAfter < bound + 3, "closed after " + closedAfter + " s (deadline " + bound + " s)");
+        assertStateUntouched();
+    }
+
     @Test
     void validFramesCarryingBytesThatAreNoRequestAreRefused() {
         byte[] junk = new byte[300];
