@@ -49,7 +49,27 @@ class DistributedTrainingTest {
         return train(List.of(), name, nproc, batch, flags);
     }
 
+    /**
+     * One-process references, shared by the tests that compare against the same one (a run is
+     * deterministic: equal arguments give equal parameters), so the suite trains each only once.
+     */
+    private static final Map<String, float[]> REFERENCES = new java.util.concurrent.ConcurrentHashMap<>();
+
     private float[] train(List<String> launcherOptions, String name, int nproc, int batch, String... flags) throws Exception {
+        if (nproc == 1 && launcherOptions.isEmpty()) {
+            String key = batch + " " + String.join(" ", flags);
+            float[] known = REFERENCES.get(key);
+            if (known != null) {
+                return known.clone();
+            }
+            float[] trained = trainOnce(launcherOptions, name, nproc, batch, flags);
+            REFERENCES.put(key, trained.clone());
+            return trained;
+        }
+        return trainOnce(launcherOptions, name, nproc, batch, flags);
+    }
+
+    private float[] trainOnce(List<String> launcherOptions, String name, int nproc, int batch, String... flags) throws Exception {
         Path out = tmp.resolve(name + ".params");
         List<String> w = new ArrayList<>(List.of("--batch", Integer.toString(batch), "--samples", "256", "--epochs", "2", "--out", out.toString()));
         w.addAll(List.of(flags));
