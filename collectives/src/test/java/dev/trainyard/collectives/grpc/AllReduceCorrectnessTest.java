@@ -22,8 +22,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * pipeline steps, empty and uneven segments).
  */
 class AllReduceCorrectnessTest {
-    /** Element counts: empty, one, seven, not divisible by any tested rank count, 1 MiB of FLOAT32. */
-    static final int[] COUNTS = {0, 1, 7, 1009, 262_144};
+    /**
+     * Element counts: empty, one, seven, not divisible by any tested rank count, and 65,537 (a prime:
+     * 256 KiB of FLOAT32, above the 64 KiB switch to the ring, uneven segments for every rank count).
+     * 1 MiB took four times as long for the same path (one chunk per segment either way); sizes that
+     * span many chunks are {@code LargeAllReduceTest}'s.
+     */
+    static final int[] COUNTS = {0, 1, 7, 1009, 65_537};
     /**
      * With 4 KiB chunks 20,011 elements (a prime) already make dozens of pipeline steps per segment;
      * 1 MiB there only repeated the same steps for minutes of suite time.
