@@ -76,7 +76,10 @@ final class LauncherProcess implements AutoCloseable {
 
     private static LauncherProcess start(List<String> wrapper, String command, List<String> args, Map<String, String> env) {
         List<String> cmd = new ArrayList<>(wrapper);
+        // the launcher under test supervises for seconds: C1 alone and the serial collector leave the
+        // 2 cores to its workers (C2's compiler threads competed with them in every launch)
         cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
                 "-cp", System.getProperty("java.class.path"), TrainyardCli.class.getName(), command));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
