@@ -312,7 +312,7 @@ final class Launcher {
 
     /** Every node writes the report of what its run directory holds; the summary goes to the console. */
     private void report() {
-        if (plan.preflight() == PreflightMode.ONLY || !Files.exists(plan.runDir().resolve("attempts-node-" + plan.nodeRank() + ".jsonl"))) {
+        if (plan.preflight() == PreflightMode.ONLY || !Files.exists(AttemptLog.file(plan.runDir(), plan.nodeRank()))) {
             return; // a preflight, or no worker ever started: nothing to report
         }
         try {

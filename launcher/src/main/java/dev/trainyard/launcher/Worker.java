@@ -1,10 +1,9 @@
 package dev.trainyard.launcher;
 
 import java.io.BufferedReader;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import dev.trainyard.runtime.IoErrors;
+import dev.trainyard.runtime.JsonLinesFile;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -35,7 +34,7 @@ final class Worker {
         this.rank = rank;
         this.process = process;
         this.log = log;
-        BufferedWriter out = Files.newBufferedWriter(log, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        JsonLinesFile out = JsonLinesFile.append(log, "rank " + rank + " log");
         this.pump = new Thread(() -> pump(out, console), "trainyard-log-rank-" + rank);
         pump.setDaemon(true);
         pump.start();
@@ -57,14 +56,14 @@ final class Worker {
     /**
      * Copies the worker's output to its log, the console and the tail, until the worker closes it.
      * The copy never stops early: a worker whose output nobody reads blocks once the pipe is full,
-     * so a log that cannot be written (a full disk) is given up with one line and the rest still flows.
+     * so a log that cannot be written (a full disk) is given up with one warning ({@link JsonLinesFile})
+     * and the rest still flows to the console and the tail.
      */
-    private void pump(BufferedWriter log, Consumer<String> console) {
+    private void pump(JsonLinesFile out, Consumer<String> console) {
         String prefix = "[rank " + rank + "] ";
-        BufferedWriter out = log;
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+        try (out; BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = in.readLine()) != null; ) {
-                out = append(out, line);
+                out.write(line, true); // flushed: the log must hold the last line even if the launcher is killed next
                 console.accept(prefix + line);
                 synchronized (tail) {
                     if (tail.size() == TAIL_LINES) {
@@ -75,36 +74,6 @@ final class Worker {
             }
         } catch (IOException e) {
             // the worker closed its output (it exited); nothing more to copy
-        } finally {
-            closeQuietly(out);
-        }
-    }
-
-    /** Appends one line to the log; null from now on when it cannot be written. */
-    private BufferedWriter append(BufferedWriter out, String line) {
-        if (out == null) {
-            return null;
-        }
-        try {
-            out.write(line);
-            out.newLine();
-            out.flush(); // the log must hold the last line even if the launcher is killed next
-            return out;
-        } catch (IOException e) {
-            Launcher.say("cannot write rank " + rank + "'s log " + log + ": " + IoErrors.describe(e) + "; the rest of its output"
-                    + " is not logged (with --verbose the console still shows it, and a failure report its last lines)");
-            closeQuietly(out);
-            return null;
-        }
-    }
-
-    private static void closeQuietly(BufferedWriter out) {
-        if (out != null) {
-            try {
-                out.close();
-            } catch (IOException ignored) {
-                // the same full disk, already reported
-            }
         }
     }
 

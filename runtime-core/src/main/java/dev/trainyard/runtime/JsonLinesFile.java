@@ -8,7 +8,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * A worker's append-only record (per-step metrics, run events) that never stops training. Losing a record is
+ * An append-only record of lines (a worker's per-step metrics and run events, the launcher's copy of a
+ * worker's output) that never stops training. Losing a record is
  * worth one line on stderr, not a job: the first write that fails (a full disk, a quota, a vanished directory)
  * prints a warning naming the file and the cause, stops further writes, and leaves an empty
  * {@code FILE.incomplete} beside it so the run report can say that the record ends early. An empty file needs no
@@ -58,14 +59,7 @@ public final class JsonLinesFile implements AutoCloseable {
     }
 
     public void flush() {
-        if (out == null) {
-            return;
-        }
-        try {
-            out.flush();
-        } catch (IOException e) {
-            giveUp(e);
-        }
+        whileHealthy(BufferedWriter::flush);
     }
 
     /** True while lines still reach the file. */
@@ -93,14 +87,23 @@ public final class JsonLinesFile implements AutoCloseable {
 
     @Override
     public void close() {
+        whileHealthy(BufferedWriter::close);
+        out = null;
+    }
+
+    private interface WriterAction {
+        void apply(BufferedWriter w) throws IOException;
+    }
+
+    /** Runs {@code action} while lines still reach the file; its first failure gives the file up. */
+    private void whileHealthy(WriterAction action) {
         if (out == null) {
             return;
         }
         try {
-            out.close();
+            action.apply(out);
         } catch (IOException e) {
             giveUp(e);
         }
-        out = null;
     }
 }

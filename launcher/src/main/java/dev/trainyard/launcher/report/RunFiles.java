@@ -17,7 +17,7 @@ import java.util.TreeMap;
  * What a run directory holds, parsed: per-step metrics and events of every rank
  * ({@code metrics-rank-N.jsonl}, {@code events-rank-N.jsonl}) and every node's attempts
  * ({@code attempts-node-K.jsonl}). A line cut short by a killed process is skipped, not fatal. {@code incomplete}
- * names the records a worker stopped writing (a full disk: it left {@code FILE.incomplete} beside them).
+ * names the records that stopped early (metrics, events, a rank's log: a full disk left {@code FILE.incomplete} beside them).
  */
 record RunFiles(Path dir, Map<Integer, List<JsonObject>> metrics, Map<Integer, List<JsonObject>> events, List<JsonObject> attempts,
                 List<String> incomplete) {
@@ -29,7 +29,7 @@ record RunFiles(Path dir, Map<Integer, List<JsonObject>> metrics, Map<Integer, L
         List<JsonObject> attempts = new ArrayList<>();
         perIndex(dir, "attempts-node-").values().forEach(attempts::addAll);
         List<String> incomplete = new ArrayList<>();
-        try (DirectoryStream<Path> markers = Files.newDirectoryStream(dir, "*.jsonl" + JsonLinesFile.INCOMPLETE_SUFFIX)) {
+        try (DirectoryStream<Path> markers = Files.newDirectoryStream(dir, "*" + JsonLinesFile.INCOMPLETE_SUFFIX)) {
             for (Path m : markers) {
                 String name = m.getFileName().toString();
                 incomplete.add(name.substring(0, name.length() - JsonLinesFile.INCOMPLETE_SUFFIX.length()));
