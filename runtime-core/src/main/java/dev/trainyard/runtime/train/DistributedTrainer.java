@@ -398,6 +398,14 @@ public class DistributedTrainer extends Trainer {
         return skippedSteps;
     }
 
+    /** Pushes the buffered per-step metrics to their file now (before a checkpoint that covers those steps). */
+    public void flushMetrics() {
+        if (metricsOut != null) {
+            metricsOut.flush();
+            metricsFlushedNanos = System.nanoTime();
+        }
+    }
+
     private void writeMetrics(StepMetrics m) {
         if (metricsOut == null) {
             return;

@@ -103,6 +103,9 @@ public final class TrainingLoop {
     /** Every rank calls this at the same steps (a sharded optimizer gathers its state first); rank 0 writes. */
     private void save(TrainingState state, boolean writer) throws IOException {
         long t0 = System.nanoTime();
+        // the steps a checkpoint covers must be in the metrics before it exists: a worker stopped right after
+        // it would otherwise lose their buffered lines, and the report would count them neither done nor redone
+        trainer.flushMetrics();
         OptimizerState optimizer = trainer.optimizerStateForCheckpoint();
         if (writer) {
             checkpoints.get().save(state, trainer.getModel().getBlock(), optimizer);
