@@ -187,11 +187,21 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         return bytes / seconds / 1e9 * 2.0 * (nproc - 1) / nproc;
     }
 
+    /** What carries the sweep, as the communicator chooses it (see GrpcCommunicator.usesHostSegment). */
+    private String algorithms() {
+        boolean hostSegment = link == null && transport == Transport.SHARED_MEMORY
+                && !"false".equals(System.getProperty("trainyard.hostAllReduce"));
+        if (!hostSegment || nproc == 1) {
+            return "ring over " + transport;
+        }
+        return nproc > 2 ? "host-wide shared segment" : "host-wide shared segment up to 2 x chunk, ring over SHARED_MEMORY above";
+    }
+
     /** @param other the comparison's name ({@code gloo}, {@code tls}), or null for none */
     private void printTable(long[] sizes, int[] itersOf, double[] t, double[] g, String other) {
-        System.out.printf(Locale.ROOT, "# Trainyard all-reduce: %d ranks (one JVM each, %s), ring over %s, float32 SUM,"
+        System.out.printf(Locale.ROOT, "# Trainyard all-reduce: %d ranks (one JVM each, %s), %s, float32 SUM,"
                 + " chunk %s, median of per-call times, %d repeat(s), %d cores%n", nproc,
-                link == null ? "loopback" : "one simulated host each, links " + link, transport, chunkBytes, repeat,
+                link == null ? "loopback" : "one simulated host each, links " + link, algorithms(), chunkBytes, repeat,
                 Runtime.getRuntime().availableProcessors());
         System.out.printf(Locale.ROOT, "%10s %11s %6s %11s %11s %11s", "size", "count", "iters", "time(us)", "algbw(GB/s)", "busbw(GB/s)");
         if (g != null) {

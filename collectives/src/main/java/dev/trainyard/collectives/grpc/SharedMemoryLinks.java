@@ -49,7 +49,7 @@ final class SharedMemoryLinks {
                 }
                 String offer = "-";
                 if (Files.isDirectory(dir) && Files.isWritable(dir)) {
-                    byte[] nonce = new byte[SharedMemoryRing.NONCE_BYTES];
+                    byte[] nonce = new byte[MappedSegment.NONCE_BYTES];
                     random.nextBytes(nonce);
                     Path file = dir.resolve(SharedMemoryFiles.prefix(token) + rank + "-from-" + p + "-" + hex.formatHex(randomName(random)));
                     try {
@@ -101,6 +101,71 @@ final class SharedMemoryLinks {
                 deleteQuietly(f);
             }
         }
+    }
+
+    /**
+     * Maps one {@link HostSegment} for the whole group when every rank shares this host (and
+     * votes for it): rank 0 creates it and publishes its name and nonce through the store, every
+     * other rank maps it and publishes its verdict, and all ranks read all verdicts, so either every
+     * rank uses the segment or none does. Rank 0 unlinks the file once all verdicts are in.
+     * Returns null when the group does not use one.
+     */
+    static HostSegment hostSegment(Store store, int rank, int size, JobToken token, boolean wanted, int capacity, Duration timeout) {
+        Path dir = SharedMemoryFiles.DIRECTORY;
+        HexFormat hex = HexFormat.of();
+        HostSegment segment = null;
+        Path created = null;
+        String verdict = wanted ? "the group's segment could not be mapped" : "not wanted (some peer is on another host, or turned off)";
+        try {
+            if (rank == 0) {
+                String offer = "-";
+                if (wanted) {
+                    SecureRandom random = new SecureRandom();
+                    byte[] nonce = new byte[MappedSegment.NONCE_BYTES];
+                    random.nextBytes(nonce);
+                    Path file = dir.resolve(SharedMemoryFiles.prefix(token) + "host-" + hex.formatHex(randomName(random)));
+                    try {
+                        segment = HostSegment.create(file, size, capacity, nonce);
+                        created = file;
+                        offer = file + " " + hex.formatHex(nonce);
+                        verdict = OK;
+                    } catch (IOException | RuntimeException e) {
+                        verdict = e.toString();
+                    }
+                }
+                store.setString(HOST_OFFER, offer);
+            } else {
+                String[] offer = awaitKey(store, HOST_OFFER, rank, 0, timeout).split(" ");
+                if (wanted && offer.length == 2 && isJobSegment(Path.of(offer[0]), dir, token)) {
+                    try {
+                        segment = HostSegment.open(Path.of(offer[0]), size, capacity, hex.parseHex(offer[1]));
+                        verdict = OK;
+                    } catch (IOException | RuntimeException e) {
+                        verdict = e.toString();
+                    }
+                } else if (wanted) {
+                    verdict = "rank 0 offered no segment";
+                }
+            }
+            store.setString(hostVerdictKey(rank), verdict);
+            boolean everyone = true;
+            for (int p = 0; p < size; p++) {
+                String theirs = p == rank ? verdict : awaitKey(store, hostVerdictKey(p), rank, p, timeout);
+                if (!theirs.equals(OK)) {
+                    everyone = false;
+                    LOG.log(System.Logger.Level.INFO, "rank {0}: no host-wide segment, rank {1} says: {2}", rank, p, theirs);
+                }
+            }
+            return everyone ? segment : null;
+        } finally {
+            deleteQuietly(created);
+        }
+    }
+
+    private static final String HOST_OFFER = "shm/host/offer";
+
+    private static String hostVerdictKey(int rank) {
+        return "shm/host/verdict/" + rank;
     }
 
     /** Never map a file a peer names outside the job's segments (the token is the trust boundary, not a licence to write anywhere). */

@@ -6,13 +6,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Arrays;
 
 /**
  * One direction between two ranks on one host: a single-producer/single-consumer ring of frame
@@ -34,7 +28,6 @@ import java.util.Arrays;
  * sleeper sees the new count or the other side sees the flag: no wake-up is lost.
  */
 final class SharedMemoryRing {
-    static final int NONCE_BYTES = 16;
     private static final int CONSUMER_SLEEPING_OFFSET = 16;
     private static final int PRODUCER_SLEEPING_OFFSET = 24;
     private static final int HEAD_OFFSET = 64;
@@ -64,55 +57,12 @@ final class SharedMemoryRing {
 
     /** Creates the file (owner-only), maps it and writes the nonce; the caller receives on it. */
     static SharedMemoryRing create(Path file, int slots, int payloadBytes, byte[] nonce) throws IOException {
-        long bytes = fileBytes(slots, payloadBytes);
-        requireMappable(bytes);
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            allocate(ch, bytes);
-            MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes);
-            map.order(ByteOrder.nativeOrder());
-            map.put(0, nonce);
-            return new SharedMemoryRing(map, slots, payloadBytes);
-        }
+        return new SharedMemoryRing(MappedSegment.create(file, fileBytes(slots, payloadBytes), nonce), slots, payloadBytes);
     }
 
     /** Maps a ring the peer created; fails unless it has the expected size and nonce. The caller sends on it. */
     static SharedMemoryRing open(Path file, int slots, int payloadBytes, byte[] nonce) throws IOException {
-        long bytes = fileBytes(slots, payloadBytes);
-        requireMappable(bytes);
-        // no symbolic links: the name must be the peer's own file in /dev/shm
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-            if (ch.size() != bytes) {
-                throw new IOException(file + " holds " + ch.size() + " bytes, expected " + bytes + " (different chunk size or window)");
-            }
-            MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_WRITE, 0, bytes);
-            map.order(ByteOrder.nativeOrder());
-            byte[] seen = new byte[NONCE_BYTES];
-            map.get(0, seen);
-            if (!Arrays.equals(seen, nonce)) {
-                throw new IOException(file + " is not the segment the peer published (nonce differs)");
-            }
-            return new SharedMemoryRing(map, slots, payloadBytes);
-        }
-    }
-
-    /**
-     * Writes the whole file, so tmpfs allocates every page now: a full {@code /dev/shm} (containers
-     * often get 64 MiB) then fails here with an IOException, and the link stays on TCP, instead of
-     * killing the process with SIGBUS at the first frame written into a page that cannot exist.
-     */
-    private static void allocate(FileChannel ch, long bytes) throws IOException {
-        ByteBuffer zeros = ByteBuffer.allocate(64 << 10);
-        for (long at = 0; at < bytes; ) {
-            zeros.clear().limit((int) Math.min(zeros.capacity(), bytes - at));
-            at += ch.write(zeros, at);
-        }
-    }
-
-    private static void requireMappable(long bytes) throws IOException {
-        if (bytes > Integer.MAX_VALUE) {
-            throw new IOException("a ring of " + bytes + " bytes is larger than one mapping allows; lower the chunk size or window");
-        }
+        return new SharedMemoryRing(MappedSegment.open(file, fileBytes(slots, payloadBytes), nonce), slots, payloadBytes);
     }
 
     // ---------------------------------------------------------------- producer
@@ -145,6 +95,15 @@ final class SharedMemoryRing {
             return -1;
         }
         return slotBase(taken++);
+    }
+
+    /** Copies the next published frame's header into {@code into} without taking it; false if none yet. */
+    boolean peek(byte[] into) {
+        if (taken >= (long) LONGS.getAcquire(map, HEAD_OFFSET)) {
+            return false;
+        }
+        map.get(slotBase(taken), into);
+        return true;
     }
 
     /** Frees the oldest taken slot (frames are released in the order they were taken); true if the producer must be woken. */

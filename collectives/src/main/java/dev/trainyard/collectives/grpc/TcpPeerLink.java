@@ -119,7 +119,7 @@ final class TcpPeerLink extends PeerLink {
     }
 
     /** Wakes the peer's collective thread: a 40-byte signal its reader thread turns into an unpark. */
-    private void ringDoorbell() {
+    void ring() {
         try {
             synchronized (writeLock) {
                 doorbell.clear();
@@ -150,7 +150,7 @@ final class TcpPeerLink extends PeerLink {
         if (shmOut != null) {
             FrameHeader.encode(shmHeader, fp, it.step, it.chunkOffset, it.length);
             if (shmOut.publish(shmHeader, it.src, it.offset, it.length)) {
-                ringDoorbell();
+                ring();
             }
             return;
         }
@@ -268,6 +268,11 @@ final class TcpPeerLink extends PeerLink {
         return true;
     }
 
+    /** Copies the header of the next frame in shared memory into {@code into} without taking the frame; false if none. */
+    boolean peek(byte[] into) {
+        return shmIn != null && shmIn.peek(into);
+    }
+
     @Override
     InboundFrame poll() {
         if (shmIn == null) {
@@ -288,7 +293,7 @@ final class TcpPeerLink extends PeerLink {
     void grantOne() {
         if (shmIn != null) {
             if (shmIn.release()) {
-                ringDoorbell();
+                ring();
             }
         } else {
             credits.release();

@@ -91,6 +91,43 @@ class FailureHandlingTest {
         }
     }
 
+    /** Large enough for the ring, or for the host segment where ranks share memory. */
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void mismatchedCountOfALargeAllReduceFailsEveryRankNamingBothFingerprints(Transport transport) {
+        try (LocalGroup g = new LocalGroup(3, transport, Duration.ofSeconds(60))) {
+            long t0 = System.nanoTime();
+            List<CollectiveException> errors = g.onAll(r -> assertThrows(CollectiveException.class,
+                    () -> g.comm(r).allReduce(floats(r == 2 ? 100_001 : 100_000, 1), DataType.FLOAT32, ReduceOp.SUM)));
+            assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "found at once, not at the 60 s timeout");
+            for (CollectiveException e : errors) {
+                assertInstanceOf(FingerprintMismatchException.class, e, e.toString());
+                assertTrue(e.getMessage().contains("100001 elements") && e.getMessage().contains("100000 elements"), e.getMessage());
+            }
+        }
+    }
+
+    /** A rank in another collective: on the host segment its first frame gives it away while the others wait to arrive. */
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void aRankRunningAnotherCollectiveIsAMismatchFoundAtOnce(Transport transport) {
+        try (LocalGroup g = new LocalGroup(3, transport, Duration.ofSeconds(60))) {
+            long t0 = System.nanoTime();
+            List<CollectiveException> errors = g.onAll(r -> assertThrows(CollectiveException.class, () -> {
+                if (r == 2) {
+                    g.comm(r).broadcast(floats(100_000, 1), DataType.FLOAT32, 2);
+                } else {
+                    g.comm(r).allReduce(floats(100_000, 1), DataType.FLOAT32, ReduceOp.SUM);
+                }
+            }));
+            assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "found at once, not at the 60 s timeout");
+            for (CollectiveException e : errors) {
+                assertInstanceOf(FingerprintMismatchException.class, e, e.toString());
+                assertTrue(e.getMessage().contains("BROADCAST #0") && e.getMessage().contains("ALL_REDUCE #0"), e.getMessage());
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Transport.class)
     void disagreementAboutTheBroadcastRootIsDetected(Transport transport) {

@@ -1,6 +1,7 @@
 package dev.trainyard.collectives.grpc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -17,21 +18,30 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Ranks that share a host really use shared memory, and leave nothing in /dev/shm. */
 class SharedMemoryTransportTest {
 
-    @Test
-    void ranksOnOneHostUseSharedMemoryAndLeaveNoSegmentBehind() throws IOException {
+    /**
+     * Three ranks: every peer's ring and the group's host segment are mapped, and 3 MiB (two
+     * rounds of the segment's 2 MiB slots) reduce right. Two ranks: 3 MiB takes the ring, whose
+     * 1 MiB frames wrap around its 4 slots.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void ranksOnOneHostUseSharedMemoryAndLeaveNoSegmentBehind(int ranks) throws IOException {
         assumeSharedMemory();
         String prefix;
-        try (LocalGroup g = new LocalGroup(3, Transport.SHARED_MEMORY)) {
+        try (LocalGroup g = new LocalGroup(ranks, Transport.SHARED_MEMORY)) {
             prefix = SharedMemoryFiles.prefix(g.token);
             for (GrpcCommunicator c : g.comms) {
-                assertEquals(2, c.sharedMemoryPeers(), "rank " + c.rank() + " maps both peers' rings");
+                assertEquals(ranks - 1, c.sharedMemoryPeers(), "rank " + c.rank() + " maps every peer's ring");
+                assertTrue(c.usesHostSegment(1 << 20), "rank " + c.rank() + " maps the group's host segment");
+                assertEquals(ranks > 2, c.usesHostSegment(3 << 20), "3 MiB over the host segment at " + ranks + " ranks");
             }
-            assertEquals(List.of(), jobFiles(prefix), "segments are unlinked as soon as both sides mapped them");
-            // 3 MiB: several 1 MiB frames per ring step, so the rings (4 slots) wrap around
+            assertEquals(List.of(), jobFiles(prefix), "segments are unlinked as soon as all sides mapped them");
             int n = 3 << 18;
             List<FloatBuffer> out = g.onAll(r -> {
                 ByteBuffer b = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder());
@@ -44,7 +54,7 @@ class SharedMemoryTransportTest {
             });
             for (FloatBuffer f : out) {
                 for (int i = 0; i < n; i += 4099) {
-                    assertEquals(3000 + 3 * (i % 977), f.get(i), 0f, "element " + i);
+                    assertEquals(ranks * (ranks - 1) * 500 + ranks * (i % 977), f.get(i), 0f, "element " + i);
                 }
             }
         }
@@ -55,6 +65,7 @@ class SharedMemoryTransportTest {
     void tcpTransportStaysOnTcp() {
         try (LocalGroup g = new LocalGroup(2, Transport.TCP)) {
             assertEquals(0, g.comms.get(0).sharedMemoryPeers());
+            assertFalse(g.comms.get(0).usesHostSegment(1 << 20));
         }
     }
 
