@@ -20,6 +20,16 @@ public interface Communicator extends AutoCloseable {
     /** Reduces {@code buffer} across all ranks; every rank ends with the result. */
     Work allReduceAsync(ByteBuffer buffer, DataType type, ReduceOp op);
 
+    /**
+     * {@link #allReduceAsync} for a caller that waits for the result next: when nothing else is
+     * queued, the all-reduce runs on the calling thread, which returns with the work complete. That
+     * saves handing the call to the communicator's thread and the result back (two wake-ups, each
+     * of which can wait for a core when ranks share few). Otherwise it is queued like any other.
+     */
+    default Work allReduceOnCallerThread(ByteBuffer buffer, DataType type, ReduceOp op) {
+        return allReduceAsync(buffer, type, op);
+    }
+
     /** Copies {@code root}'s buffer into every other rank's buffer. */
     Work broadcastAsync(ByteBuffer buffer, DataType type, int root);
 
@@ -42,7 +52,7 @@ public interface Communicator extends AutoCloseable {
     // ---- blocking variants ----
 
     default void allReduce(ByteBuffer buffer, DataType type, ReduceOp op) {
-        allReduceAsync(buffer, type, op).await();
+        allReduceOnCallerThread(buffer, type, op).await();
     }
 
     default void broadcast(ByteBuffer buffer, DataType type, int root) {

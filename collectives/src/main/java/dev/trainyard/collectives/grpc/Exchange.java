@@ -1,6 +1,7 @@
 package dev.trainyard.collectives.grpc;
 
 import dev.trainyard.collectives.CollectiveException;
+import dev.trainyard.collectives.CommunicatorAbortedException;
 import dev.trainyard.collectives.Fingerprint;
 import dev.trainyard.collectives.FingerprintMismatchException;
 import dev.trainyard.collectives.PeerFailureException;
@@ -33,6 +34,7 @@ final class Exchange {
     private static final int SPIN_ROUNDS = 50;
     private static final int YIELD_ROUNDS = 1000;
     private static final long SLEEP_CAP_NANOS = 10_000_000L;
+    private static final long NOTICE_WAIT_NANOS = 2_000_000_000L;
 
     private final int rank;
     private final int size;
@@ -104,6 +106,25 @@ final class Exchange {
     }
 
     /**
+     * Fails if a rank's communicator failed and poisoned the segment: the counters then hold
+     * arrivals of a round it gave up, which a late rank must not complete. The failing rank's
+     * abort notice says why; it is waited for briefly so that its reason is the one reported.
+     */
+    void requireHostUsable() {
+        int by = host.poisonedBy();
+        if (by < 0) {
+            return;
+        }
+        long until = System.nanoTime() + NOTICE_WAIT_NANOS;
+        while (context.failure() == null && System.nanoTime() < until) {
+            LockSupport.parkNanos(this, 10_000_000L);
+        }
+        CollectiveException failure = context.failure();
+        throw failure != null ? failure : new CommunicatorAbortedException(fp + " cannot run on rank " + rank + ": rank " + by
+                + "'s communicator failed and left the shared segment (its log says why)", List.of(by), null);
+    }
+
+    /**
      * Waits until every rank has filled its slot for {@code round} (or the round is already done,
      * reduced by others), then checks that all joined it for the same collective.
      */
@@ -146,6 +167,7 @@ final class Exchange {
         if (failure != null) {
             throw failure;
         }
+        requireHostUsable();
         long left = deadline - System.nanoTime();
         if (left <= 0) {
             int missing = host.firstMissing(round);

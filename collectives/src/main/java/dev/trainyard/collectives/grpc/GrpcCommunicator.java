@@ -46,6 +46,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * {@link Communicator} over gRPC: each rank runs a data-plane server, publishes its endpoint
@@ -78,6 +79,8 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     private final Exchange exchange;
     private final ThreadPoolExecutor executor;
     private final Set<Work> pending = ConcurrentHashMap.newKeySet();
+    /** Held by whichever thread runs a collective: the collective thread, or a caller (see {@link #allReduceOnCallerThread}). */
+    private final ReentrantLock runningLock = new ReentrantLock();
     private Server server;
     private TcpListener tcpListener;
     private volatile Thread collectiveThread;
@@ -316,12 +319,21 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
 
     @Override
     public Work allReduceAsync(ByteBuffer buffer, DataType type, ReduceOp op) {
+        return allReduce(buffer, type, op, false);
+    }
+
+    @Override
+    public Work allReduceOnCallerThread(ByteBuffer buffer, DataType type, ReduceOp op) {
+        return allReduce(buffer, type, op, true);
+    }
+
+    private Work allReduce(ByteBuffer buffer, DataType type, ReduceOp op, boolean onCaller) {
         ByteBuffer buf = HostBuffers.view(buffer, type, "allReduce");
         long count = buf.limit() / type.bytes();
         Collective algo = buf.limit() <= options.smallMessageBytes() ? new DirectAllReduce(buf, type, op)
                 : usesHostSegment(buf.limit()) ? new HostAllReduce(buf, type, op)
                 : ex -> RingPass.run(ex, buf, Segments.balanced(count, size, type.bytes(), options.chunkBytes()), type, op, 0, 2 * size - 2);
-        return submit(CollectiveOp.ALL_REDUCE, op, type, count, -1, algo);
+        return submit(CollectiveOp.ALL_REDUCE, op, type, count, -1, algo, onCaller);
     }
 
     /**
@@ -382,20 +394,49 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         return submit(CollectiveOp.BARRIER, null, DataType.INT32, 0, -1, ex -> Agreement.run(ex, 0));
     }
 
-    /** Zero-based native-order view of [position, limit), validated. */
-    private synchronized Work submit(CollectiveOp op, ReduceOp reduceOp, DataType type, long count, int root, Collective algo) {
-        if (closed) {
-            throw new IllegalStateException("rank " + rank + ": the communicator is closed");
+    private Work submit(CollectiveOp op, ReduceOp reduceOp, DataType type, long count, int root, Collective algo) {
+        return submit(op, reduceOp, type, count, root, algo, false);
+    }
+
+    /**
+     * Numbers the call and queues it for the collective thread, or, with {@code onCaller} and
+     * nothing else pending, runs it right here. Whoever runs a collective holds {@link #running},
+     * so a call queued meanwhile waits for the one on the caller's thread: issue order holds.
+     */
+    private Work submit(CollectiveOp op, ReduceOp reduceOp, DataType type, long count, int root, Collective algo, boolean onCaller) {
+        Work work;
+        synchronized (this) {
+            if (closed) {
+                throw new IllegalStateException("rank " + rank + ": the communicator is closed");
+            }
+            Fingerprint fp = new Fingerprint(nextSeq++, op, reduceOp, type, count, root);
+            work = new Work(fp);
+            pending.add(work);
+            if (!(onCaller && pending.size() == 1 && runningLock.tryLock())) {
+                try {
+                    executor.execute(() -> executeLocked(work, algo));
+                } catch (RejectedExecutionException e) {
+                    finish(work, notRun(fp));
+                }
+                return work;
+            }
         }
-        Fingerprint fp = new Fingerprint(nextSeq++, op, reduceOp, type, count, root);
-        Work work = new Work(fp);
-        pending.add(work);
         try {
-            executor.execute(() -> execute(work, algo));
-        } catch (RejectedExecutionException e) {
-            finish(work, notRun(fp));
+            execute(work, algo);
+        } finally {
+            collectiveThread = null;
+            runningLock.unlock();
         }
         return work;
+    }
+
+    private void executeLocked(Work work, Collective algo) {
+        runningLock.lock();
+        try {
+            execute(work, algo);
+        } finally {
+            runningLock.unlock();
+        }
     }
 
     private void execute(Work work, Collective algo) {
@@ -462,6 +503,9 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             failure = e;
         }
         LOG.log(System.Logger.Level.WARNING, "rank {0}: communicator failed: {1}", rank, e.getMessage());
+        if (hostSegment != null) {
+            hostSegment.poison(rank);
+        }
         wake();
         if (tellPeers && size > 1 && server != null) {
             AbortRequest notice = AbortRequest.newBuilder().setFromRank(rank).setReason(e.getMessage())
@@ -521,6 +565,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             finish(w, notRun(w.fingerprint()));
         }
         awaitTermination(Duration.ofSeconds(5));
+        awaitCallerThreadRun(Duration.ofSeconds(5));
         // Let the abort notices leave before the channels close under them.
         for (var notice : notices) {
             try {
@@ -542,12 +587,24 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         }
         executor.shutdown(); // queued work still runs; each has its own timeout
         awaitTermination(options.timeout().plusSeconds(10));
+        awaitCallerThreadRun(options.timeout().plusSeconds(10));
         for (PeerLink link : links) {
             if (link != null) {
                 link.halfClose();
             }
         }
         shutdownTransportAfter(Duration.ofSeconds(2));
+    }
+
+    /** Waits for a collective running on a caller's thread to end (after a failure it ends at its next wait). */
+    private void awaitCallerThreadRun(Duration d) {
+        try {
+            if (runningLock.tryLock(d.toMillis(), TimeUnit.MILLISECONDS)) {
+                runningLock.unlock();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void awaitTermination(Duration d) {

@@ -46,6 +46,7 @@ final class HostAllReduce implements Collective {
             long round = ex.nextHostRound();
             int slices = Math.max(1, (bytes + sliceBytes - 1) / sliceBytes);
             long firstSlice = ex.claimHostSlices(slices);
+            ex.requireHostUsable();
             shared.put(seg.slot(rank), buf, at, bytes);
             seg.arrive(rank, round, ex.fingerprint());
             ex.awaitHostArrivals(round);

@@ -18,7 +18,8 @@ import java.nio.file.Path;
  * grow (one arrival per rank per round, one claim and one finish per slice), so a round never has
  * to reset what the previous round left, and a rank can tell which round a value belongs to.
  *
- * <p>Layout: the nonce, then four counters on cache lines of their own (arrivals, slices claimed,
+ * <p>Layout: the nonce and the poison word (set by a rank whose communicator failed: a later
+ * arrival must not complete a round the others gave up, with their stale contributions), then four counters on cache lines of their own (arrivals, slices claimed,
  * slices finished, rounds done), then a 64-byte line per rank (sleep flag, rounds it has joined,
  * and the fingerprint of the collective it joined them for, kept twice by round parity: a rank
  * can only be two rounds ahead of another once that one has finished reading), then the slots and the result area,
@@ -26,6 +27,8 @@ import java.nio.file.Path;
  * accesses, which order the slot bytes written before them across processes.
  */
 final class HostSegment {
+    /** 1 + the first rank whose communicator failed: its rounds will never complete, so nobody may wait on them. */
+    private static final int POISON = 32;
     private static final int ARRIVED = 64;
     private static final int CLAIMED = 128;
     private static final int FINISHED = 192;
@@ -167,6 +170,16 @@ final class HostSegment {
 
     boolean isDone(long round) {
         return (long) LONGS.getVolatile(map, DONE) >= round;
+    }
+
+    /** Marks the segment unusable: {@code rank}'s communicator failed. The first rank to say so stays named. */
+    void poison(int rank) {
+        LONGS.compareAndSet(map, POISON, 0L, rank + 1L);
+    }
+
+    /** The rank that poisoned the segment, or -1. */
+    int poisonedBy() {
+        return (int) ((long) LONGS.getVolatile(map, POISON) - 1);
     }
 
     // ---------------------------------------------------------------- sleeping

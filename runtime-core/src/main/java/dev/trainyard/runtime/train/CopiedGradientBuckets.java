@@ -84,7 +84,7 @@ final class CopiedGradientBuckets implements GradientBuckets {
     }
 
     @Override
-    public void launch(BucketPlan.Bucket b) {
+    public void launch(BucketPlan.Bucket b, boolean last) {
         int i = b.index();
         for (int k = 0; k < b.slots().size(); k++) {
             try (NDArray grad = b.slots().get(k).parameter().getArray().getGradient(); NDArray flatGrad = grad.reshape(-1)) {
@@ -111,7 +111,8 @@ final class CopiedGradientBuckets implements GradientBuckets {
         }
         staged[i] = flat[i].toDevice(Device.cpu(), true);
         ByteBuffer host = staged[i].toByteBuffer(true);
-        inFlight.launched(i, comm.allReduceAsync(host, DataType.FLOAT32, ReduceOp.AVG));
+        inFlight.launched(i, last ? comm.allReduceOnCallerThread(host, DataType.FLOAT32, ReduceOp.AVG)
+                : comm.allReduceAsync(host, DataType.FLOAT32, ReduceOp.AVG));
     }
 
     /** Writes 1 into the bucket's last element where a gradient value is NaN or infinite, on the device, without a host sync. */

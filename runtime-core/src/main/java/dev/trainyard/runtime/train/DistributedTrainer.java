@@ -320,7 +320,7 @@ public class DistributedTrainer extends Trainer {
             int k = stages.count();
             clock.backwardStage(k - 1, System.nanoTime() - t0);
             if (sync) {
-                buckets.launchStage(k - 1);
+                buckets.launchStage(k - 1, options.lastBucketOnCallerThread());
             }
             for (int s = k - 2; s >= 0; s--) {
                 long ts = System.nanoTime();
@@ -332,7 +332,7 @@ public class DistributedTrainer extends Trainer {
                 }
                 clock.backwardStage(s, System.nanoTime() - ts);
                 if (sync) {
-                    buckets.launchStage(s);
+                    buckets.launchStage(s, options.lastBucketOnCallerThread());
                 }
             }
             clock.backwardEnds();

@@ -1,6 +1,7 @@
 package dev.trainyard.runtime.train;
 
 import java.nio.FloatBuffer;
+import java.util.List;
 
 /**
  * The gradients of a {@link BucketPlan}, all-reduced bucket by bucket while backward runs. Two
@@ -12,14 +13,29 @@ interface GradientBuckets {
 
     BucketPlan plan();
 
-    /** Starts bucket {@code b}'s all-reduce (or, with one rank, only checks it). */
-    void launch(BucketPlan.Bucket b);
+    /**
+     * Starts bucket {@code b}'s all-reduce (or, with one rank, only checks it). {@code last}: no
+     * bucket follows in this step, so nothing is left to overlap with it and the caller waits for
+     * it next; it may then run on the calling thread (see {@code Communicator.allReduceOnCallerThread}).
+     */
+    void launch(BucketPlan.Bucket b, boolean last);
 
-    /** Starts the all-reduce of every bucket of {@code stage}, whose gradients backward has just finished. */
-    default void launchStage(int stage) {
-        for (BucketPlan.Bucket b : plan().buckets()) {
+    /**
+     * Starts the all-reduce of every bucket of {@code stage}, whose gradients backward has just
+     * finished (stage 0 comes last); with {@code lastOnCallerThread} the step's last bucket is
+     * launched as {@code last}.
+     */
+    default void launchStage(int stage, boolean lastOnCallerThread) {
+        List<BucketPlan.Bucket> buckets = plan().buckets();
+        int lastOfStep = -1;
+        for (BucketPlan.Bucket b : buckets) {
+            if (b.stage() == 0) {
+                lastOfStep = b.index();
+            }
+        }
+        for (BucketPlan.Bucket b : buckets) {
             if (b.stage() == stage) {
-                launch(b);
+                launch(b, lastOnCallerThread && b.index() == lastOfStep);
             }
         }
     }

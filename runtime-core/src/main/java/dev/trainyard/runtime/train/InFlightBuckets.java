@@ -10,6 +10,7 @@ final class InFlightBuckets {
     /** When each bucket's all-reduce of the last awaited step completed (0: not sent), for the timeline. */
     private final long[] doneNanos;
     private long commNanos;
+    private long callerThreadNanos;
 
     InFlightBuckets(int buckets) {
         inFlight = new Work[buckets];
@@ -24,6 +25,17 @@ final class InFlightBuckets {
 
     void launched(int i, Work work) {
         inFlight[i] = work;
+        if (work.isDone()) {
+            // it ran on the caller's thread (Communicator.allReduceOnCallerThread): the caller waited for all of it
+            callerThreadNanos += System.nanoTime() - launchNanos[i];
+        }
+    }
+
+    /** Time the caller spent running all-reduces itself since the last call: waiting, though inside backward. */
+    long takeCallerThreadNanos() {
+        long n = callerThreadNanos;
+        callerThreadNanos = 0;
+        return n;
     }
 
     /** Waits for every bucket in flight, in index order, calling {@code afterEach} once bucket i's result is in. */

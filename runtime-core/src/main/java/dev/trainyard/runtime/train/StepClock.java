@@ -64,8 +64,10 @@ final class StepClock {
      */
     StepMetrics stepped(long step, long awaitStart, long optimizerStart, long end, GradientBuckets buckets, long bytes, boolean skipped) {
         StepMetrics.StepTrace trace = traceEvery > 0 && step % traceEvery == 0 ? trace(buckets.timing()) : null;
-        StepMetrics m = new StepMetrics(step, samples, dataWait / 1e9, forward / 1e9, loss / 1e9, backward / 1e9,
-                (awaitStart - phaseEnd) / 1e9, (optimizerStart - awaitStart) / 1e9, (end - optimizerStart) / 1e9,
+        // an all-reduce run on the training thread ends backward's span, but it is communication waited for
+        long inline = buckets.timing().takeCallerThreadNanos();
+        StepMetrics m = new StepMetrics(step, samples, dataWait / 1e9, forward / 1e9, loss / 1e9, (backward - inline) / 1e9,
+                (awaitStart - phaseEnd) / 1e9, (optimizerStart - awaitStart + inline) / 1e9, (end - optimizerStart) / 1e9,
                 buckets.timing().lastCommNanos() / 1e9, bytes, skipped, (end - stepStart) / 1e9, RunEvents.micros(end), trace);
         stepStart = phaseEnd = end;
         samples = dataWait = forward = loss = backward = 0;

@@ -119,7 +119,7 @@ final class ViewGradientBuckets implements GradientBuckets {
     }
 
     @Override
-    public void launch(BucketPlan.Bucket b) {
+    public void launch(BucketPlan.Bucket b, boolean last) {
         int i = b.index();
         if (!bound[i]) {
             bind(b);
@@ -136,10 +136,12 @@ final class ViewGradientBuckets implements GradientBuckets {
         if (shards != null) {
             inFlight.launched(i, comm.reduceScatterAsync(scatterInput[i], shardOut[i], DataType.FLOAT32, ReduceOp.AVG));
         } else if (wire == DataType.FLOAT32) {
-            inFlight.launched(i, comm.allReduceAsync(flat[i].clear(), DataType.FLOAT32, ReduceOp.AVG));
+            inFlight.launched(i, last ? comm.allReduceOnCallerThread(flat[i].clear(), DataType.FLOAT32, ReduceOp.AVG)
+                    : comm.allReduceAsync(flat[i].clear(), DataType.FLOAT32, ReduceOp.AVG));
         } else {
             pack(flatFloats[i], packedHalves[i]);
-            inFlight.launched(i, comm.allReduceAsync(packed[i].clear(), wire, ReduceOp.SUM));
+            inFlight.launched(i, last ? comm.allReduceOnCallerThread(packed[i].clear(), wire, ReduceOp.SUM)
+                    : comm.allReduceAsync(packed[i].clear(), wire, ReduceOp.SUM));
         }
     }
 

@@ -173,7 +173,7 @@ class CopiedGradientBucketsTest {
             List<float[]> before = gradients(m);
             BucketPlan plan = BucketPlan.build(m.getBlock().getParameters(), ModelStages.of(m.getBlock(), 1), 4096, 4096);
             CopiedGradientBuckets buckets = new CopiedGradientBuckets(plan, comm, 2, true, m.getNDManager(), Device.cpu());
-            buckets.launchStage(0);
+            buckets.launchStage(0, true);
             buckets.awaitAll();
             assertFalse(buckets.stepHadNonFinite());
             List<float[]> after = gradients(m);
@@ -212,7 +212,7 @@ class CopiedGradientBucketsTest {
             }
             BucketPlan plan = BucketPlan.build(m.getBlock().getParameters(), ModelStages.of(m.getBlock(), 1), 4096, 4096);
             CopiedGradientBuckets buckets = new CopiedGradientBuckets(plan, new DevicePair(), 2, true, m.getNDManager(), Device.cpu());
-            buckets.launchStage(0);
+            buckets.launchStage(0, true);
             buckets.awaitAll();
             assertTrue(buckets.stepHadNonFinite());
             assertEquals(second.getKey(), buckets.localNonFiniteParameter());
