@@ -51,6 +51,14 @@ class CopiedGradientBucketsTest {
     /** Rank 0 of 2 averaging with a peer whose gradients are all {@link #PEER} (and whose non-finite flag is 0). */
     private static class HostPair implements Communicator {
         int hostCalls;
+        /** The number (from 1) of each all-reduce that was asked to run on the caller's thread. */
+        final List<Integer> callerThreadCalls = new ArrayList<>();
+
+        @Override
+        public Work allReduceOnCallerThread(ByteBuffer buffer, DataType type, ReduceOp op) {
+            callerThreadCalls.add(hostCalls + 1);
+            return allReduceAsync(buffer, type, op);
+        }
 
         static Work done(CollectiveOp op, long count) {
             Work w = new Work(new Fingerprint(0, op, ReduceOp.AVG, DataType.FLOAT32, count, -1));
@@ -200,6 +208,29 @@ class CopiedGradientBucketsTest {
         HostPair comm = new HostPair();
         averagesWithThePeer(comm);
         assertTrue(comm.hostCalls > 0, "staged through host buffers");
+    }
+
+    /** Both layouts: only the step's last bucket may run on the caller's thread, and only when asked. */
+    @Test
+    void theStepsLastBucketGoesToTheCallerThreadOnlyWhenAsked() {
+        for (boolean copied : new boolean[] {false, true}) {
+            for (boolean asked : new boolean[] {true, false}) {
+                try (Model m = model()) {
+                    backward(m);
+                    BucketPlan plan = BucketPlan.build(m.getBlock().getParameters(), ModelStages.of(m.getBlock(), 1), 4096, 4096);
+                    HostPair comm = new HostPair();
+                    GradientBuckets buckets = copied
+                            ? new CopiedGradientBuckets(plan, comm, 2, true, m.getNDManager(), Device.cpu())
+                            : new ViewGradientBuckets(plan, comm, 2, DataType.FLOAT32, true, m.getNDManager());
+                    buckets.launchStage(0, asked);
+                    buckets.awaitAll();
+                    String what = (copied ? "copied" : "view") + " buckets, asked " + asked;
+                    assertTrue(plan.buckets().size() > 1, "several buckets: " + plan.buckets().size());
+                    assertEquals(plan.buckets().size(), comm.hostCalls, what);
+                    assertEquals(asked ? List.of(plan.buckets().size()) : List.of(), comm.callerThreadCalls, what);
+                }
+            }
+        }
     }
 
     @Test
