@@ -191,10 +191,7 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     private String algorithms() {
         boolean hostSegment = link == null && transport == Transport.SHARED_MEMORY
                 && !"false".equals(System.getProperty("trainyard.hostAllReduce"));
-        if (!hostSegment || nproc == 1) {
-            return "ring over " + transport;
-        }
-        return nproc > 2 ? "host-wide shared segment" : "host-wide shared segment up to 2 x chunk, ring over SHARED_MEMORY above";
+        return hostSegment && nproc > 2 ? "host-wide shared segment" : "ring over " + transport;
     }
 
     /** @param other the comparison's name ({@code gloo}, {@code tls}), or null for none */

@@ -164,7 +164,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
                     options.chunkBytes(), options.connectTimeout());
             // every rank computes on at least one thread: more ranks here than cores means waiting ranks must give theirs up
             exchange.oversubscribed(sharedMemoryPeers + 1 > Runtime.getRuntime().availableProcessors());
-            boolean wanted = sharedMemoryPeers == size - 1 && HOST_ALL_REDUCE;
+            boolean wanted = size > 2 && sharedMemoryPeers == size - 1 && HOST_ALL_REDUCE;
             hostSegment = SharedMemoryLinks.hostSegment(store, rank, size, options.token(), wanted, 2 * options.chunkBytes(),
                     options.connectTimeout());
             exchange.useHostSegment(hostSegment);
@@ -331,20 +331,19 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         ByteBuffer buf = HostBuffers.view(buffer, type, "allReduce");
         long count = buf.limit() / type.bytes();
         Collective algo = buf.limit() <= options.smallMessageBytes() ? new DirectAllReduce(buf, type, op)
-                : usesHostSegment(buf.limit()) ? new HostAllReduce(buf, type, op)
+                : usesHostSegment() ? new HostAllReduce(buf, type, op)
                 : ex -> RingPass.run(ex, buf, Segments.balanced(count, size, type.bytes(), options.chunkBytes()), type, op, 0, 2 * size - 2);
         return submit(CollectiveOp.ALL_REDUCE, op, type, count, -1, algo, onCaller);
     }
 
     /**
-     * The host segment, where there is one, for every all-reduce above the small-message size with
-     * three or more ranks; with two it only for messages that fit one round: the segment copies in,
-     * reduces and copies out one round after another, while the ring pipelines chunk by chunk, and
-     * at two ranks the ring was as fast from 2 MiB and 10-15 % faster from 8 MiB (bench allreduce
-     * --nproc 2, 2026-12-02), against 1.5-2.8x slower at 256 KiB-1 MiB.
+     * The host segment, where there is one (three or more ranks, all on this host), for every
+     * all-reduce above the small-message size. Two ranks keep the ring: its two hops are no worse
+     * than the segment's barrier, and in training (MLP, SGD, 2 workers, alternating 4 times each,
+     * 2026-12-02) the ring gave 41,273-45,396 samples/s against the segment's 35,771-42,057.
      */
-    boolean usesHostSegment(int bytes) {
-        return hostSegment != null && (size > 2 || bytes <= hostSegment.capacity());
+    boolean usesHostSegment() {
+        return hostSegment != null;
     }
 
     @Override
