@@ -35,6 +35,8 @@ final class Exchange {
     private static final int YIELD_ROUNDS = 1000;
     private static final long SLEEP_CAP_NANOS = 10_000_000L;
     private static final long NOTICE_WAIT_NANOS = 2_000_000_000L;
+    /** How long a writer may take to finish frames a live peer still reads, after a failure. */
+    private static final long LET_GO_NANOS = 1_000_000_000L;
 
     private final int rank;
     private final int size;
@@ -357,6 +359,20 @@ final class Exchange {
                 if (link != null && link.polled()) {
                     link.awake();
                 }
+            }
+        }
+    }
+
+    /**
+     * After a failure, before the work fails: once this returns no thread reads the caller's
+     * buffers again (see {@link PeerLink#letGoOfCallerBuffers}); a caller may free them as soon as
+     * its {@code Work} fails.
+     */
+    void letGoOfCallerBuffers() {
+        long deadline = System.nanoTime() + LET_GO_NANOS;
+        for (PeerLink link : links) {
+            if (link != null) {
+                link.letGoOfCallerBuffers(deadline);
             }
         }
     }

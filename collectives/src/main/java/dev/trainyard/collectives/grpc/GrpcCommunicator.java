@@ -39,7 +39,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Comparator;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -78,7 +79,8 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     private final MethodDescriptor<Frame, Empty> method;
     private final Exchange exchange;
     private final ThreadPoolExecutor executor;
-    private final Set<Work> pending = ConcurrentHashMap.newKeySet();
+    /** Issued and not yet finished, in issue order (failures are delivered in that order). */
+    private final Set<Work> pending = new ConcurrentSkipListSet<>(Comparator.comparingLong((Work w) -> w.fingerprint().seq()));
     /** Held by whichever thread runs a collective: the collective thread, or a caller (see {@link #allReduceOnCallerThread}). */
     private final ReentrantLock runningLock = new ReentrantLock();
     private Server server;
@@ -399,7 +401,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
 
     /**
      * Numbers the call and queues it for the collective thread, or, with {@code onCaller} and
-     * nothing else pending, runs it right here. Whoever runs a collective holds {@link #running},
+     * nothing else pending, runs it right here. Whoever runs a collective holds {@link #runningLock},
      * so a call queued meanwhile waits for the one on the caller's thread: issue order holds.
      */
     private Work submit(CollectiveOp op, ReduceOp reduceOp, DataType type, long count, int root, Collective algo, boolean onCaller) {
@@ -455,11 +457,13 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         } catch (CollectiveException e) {
             exchange.reset();
             fail(e, true);
+            exchange.letGoOfCallerBuffers(); // the caller may free its buffers the moment the work fails
             finish(work, e);
         } catch (RuntimeException | Error e) {
             exchange.reset();
             CollectiveException ce = new CollectiveException(fp + " failed on rank " + rank + ": " + e, List.of(), e);
             fail(ce, true);
+            exchange.letGoOfCallerBuffers();
             finish(work, ce);
         } finally {
             running = null;
@@ -555,16 +559,21 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
 
     // ---------------------------------------------------------------- shutdown
 
+    /**
+     * The running collective sees the failure at its next wait and lets go of its buffers before its
+     * work fails; only then is queued work failed, in issue order, so no buffer of a failed work is
+     * read or written afterwards (each wait is bounded: a thread that does not stop in 5 s is given up).
+     */
     @Override
     public void abort(String reason) {
         fail(new CommunicatorAbortedException("rank " + rank + " aborted the communicator: " + reason, List.of(), null), true);
         closed = true;
         executor.shutdownNow();
+        awaitTermination(Duration.ofSeconds(5));
+        awaitCallerThreadRun(Duration.ofSeconds(5));
         for (Work w : pending) {
             finish(w, notRun(w.fingerprint()));
         }
-        awaitTermination(Duration.ofSeconds(5));
-        awaitCallerThreadRun(Duration.ofSeconds(5));
         // Let the abort notices leave before the channels close under them.
         for (var notice : notices) {
             try {
@@ -668,6 +677,15 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             finish(w, failure);
         }
         shutdownTransport();
+    }
+
+    /** Test hook: frames a thread of this rank still sends from a caller's buffer. */
+    int framesReadingCallerBuffers() {
+        int n = 0;
+        for (PeerLink link : links) {
+            n += link == null ? 0 : link.framesReadingCallerBuffers();
+        }
+        return n;
     }
 
     /** The raw TCP data-plane port, or -1 without one. */

@@ -64,6 +64,21 @@ abstract class PeerLink {
     /** Drops the connection now. */
     abstract void closeNow();
 
+    /**
+     * After a failure: returns once no thread of this link will read a caller's buffer again.
+     * Transports that copy on the collective thread (gRPC streams serialize in {@code sendNow},
+     * shared memory copies into the ring) are done already; TCP's writer thread may still be in a
+     * write from it. Returns true if it had to drop the connection for that.
+     */
+    boolean letGoOfCallerBuffers(long deadlineNanos) {
+        return false;
+    }
+
+    /** Frames handed to a thread of this link that still reads a caller's buffer (0 where none does). */
+    int framesReadingCallerBuffers() {
+        return 0;
+    }
+
     abstract String address();
 
     void deliver(InboundFrame f) {

@@ -11,6 +11,7 @@ import java.nio.channels.SocketChannel;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A peer link on raw TCP: the same frames as the gRPC stream (40-byte header + payload) without
@@ -328,6 +329,45 @@ final class TcpPeerLink extends PeerLink {
                 t.interrupt();
             }
         }
+    }
+
+    /**
+     * Waits for the writer to finish the frames it holds (a peer that still reads takes them);
+     * a peer that stopped reading leaves the writer blocked in a write from the caller's buffer, so
+     * at the deadline the connection is closed (the communicator has failed: nothing more will be
+     * sent on it) and the writer thread waited for, since it may be inside that write.
+     */
+    @Override
+    boolean letGoOfCallerBuffers(long deadlineNanos) {
+        // abort interrupts the collective thread; this wait must happen all the same
+        boolean interrupted = Thread.interrupted();
+        try {
+            while (inFlight.get() > 0 && writer != null && writer.isAlive() && System.nanoTime() < deadlineNanos) {
+                LockSupport.parkNanos(this, 1_000_000L);
+            }
+            if (framesReadingCallerBuffers() == 0) {
+                return false;
+            }
+            closeNow();
+            long joinUntil = System.nanoTime() + 2_000_000_000L;
+            while (writer.isAlive() && System.nanoTime() < joinUntil) {
+                try {
+                    writer.join(100);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            return true;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    int framesReadingCallerBuffers() {
+        return writer != null && writer.isAlive() ? inFlight.get() : 0;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.trainyard.collectives.grpc;
 
+import static dev.trainyard.collectives.grpc.Elements.floats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -21,13 +22,6 @@ import org.junit.jupiter.api.Test;
 /** {@code allReduceOnCallerThread}: runs on the caller when the communicator is idle, never out of issue order. */
 class CallerThreadAllReduceTest {
 
-    private static ByteBuffer floats(int count, float value) {
-        ByteBuffer b = Elements.allocate(DataType.FLOAT32, count);
-        for (int i = 0; i < count; i++) {
-            b.putFloat(i * 4, value);
-        }
-        return b;
-    }
 
     @Test
     void idleCommunicatorRunsItOnTheCallerAndLaterCallsStillKeepIssueOrder() {

@@ -11,6 +11,15 @@ final class Elements {
     private Elements() {
     }
 
+    /** {@code count} float32 elements, all {@code value}. */
+    static ByteBuffer floats(int count, float value) {
+        ByteBuffer b = allocate(DataType.FLOAT32, count);
+        for (int i = 0; i < count; i++) {
+            b.putFloat(i * 4, value);
+        }
+        return b;
+    }
+
     static ByteBuffer allocate(DataType t, int count) {
         return ByteBuffer.allocateDirect(count * t.bytes()).order(ByteOrder.nativeOrder());
     }

@@ -1,5 +1,6 @@
 package dev.trainyard.collectives.grpc;
 
+import static dev.trainyard.collectives.grpc.Elements.floats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -33,13 +34,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 /** Never wrong numbers, never a hang: mismatches, silent ranks, dead peers and aborts. */
 class FailureHandlingTest {
 
-    private static ByteBuffer floats(int count, float value) {
-        ByteBuffer b = Elements.allocate(DataType.FLOAT32, count);
-        for (int i = 0; i < count; i++) {
-            b.putFloat(i * 4, value);
-        }
-        return b;
-    }
 
     @ParameterizedTest
     @EnumSource(Transport.class)
@@ -181,6 +175,48 @@ class FailureHandlingTest {
             double seconds = (System.nanoTime() - t0) / 1e9;
             assertTrue(seconds < 5, "peer loss took " + seconds + " s to surface (timeout is 120 s)");
         }
+    }
+
+    /**
+     * A 64 MiB ring stuck mid-flight (rank 1 never calls, so on TCP rank 0's writer blocks in a write
+     * from the caller's buffer once rank 1's window and the socket buffers are full) is aborted: at
+     * the moment its work fails no thread of rank 0 still sends from the buffer, nothing writes into
+     * it afterwards, and the queued works fail after it, in issue order.
+     */
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void abortedWorkNeverTouchesItsBufferAgainAndFailuresArriveInIssueOrder(Transport transport) throws Exception {
+        try (LocalGroup g = new LocalGroup(2, transport, Duration.ofSeconds(120))) {
+            GrpcCommunicator c = g.comm(0);
+            ByteBuffer big = floats(16 << 20, 1);
+            List<Long> order = Collections.synchronizedList(new ArrayList<>());
+            int[] sendingAtFailure = {-1};
+            List<Work> works = new ArrayList<>();
+            works.add(c.allReduceAsync(big, DataType.FLOAT32, ReduceOp.SUM));
+            for (int i = 0; i < 3; i++) {
+                works.add(c.allReduceAsync(floats(1000, 1), DataType.FLOAT32, ReduceOp.SUM));
+            }
+            works.get(0).toCompletionStage().whenComplete((v, t) -> sendingAtFailure[0] = c.framesReadingCallerBuffers());
+            for (Work w : works) {
+                w.toCompletionStage().whenComplete((v, t) -> order.add(w.fingerprint().seq()));
+            }
+            assertFalse(works.get(0).await(Duration.ofMillis(500)), "rank 1 has not called: the ring is stuck");
+            c.abort("test abort");
+            for (Work w : works) {
+                assertThrows(CollectiveException.class, w::await);
+            }
+            assertEquals(0, sendingAtFailure[0], "no thread still sent from the buffer when its work failed");
+            long crc = crc(big);
+            Thread.sleep(300);
+            assertEquals(crc, crc(big), "nothing wrote into the buffer after its work failed");
+            assertEquals(List.of(0L, 1L, 2L, 3L), order, "failures in issue order");
+        }
+    }
+
+    private static long crc(ByteBuffer b) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(b.duplicate().clear());
+        return crc.getValue();
     }
 
     @ParameterizedTest
