@@ -145,6 +145,7 @@ public final class FashionMnist implements Callable<Integer> {
                     threads != null ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / perNode)));
             System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
             FashionMnistData trainSet = loadData(true, pg.rank());
+            RunEvents.dataset(trainSet.synthetic() ? "synthetic, Fashion-MNIST's shape" : "Fashion-MNIST", trainSet.count(), trainSet.synthetic());
             FashionMnistData testSet = loadData(false, pg.rank());
             ExecutorService prefetch = Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, "fashion-mnist-prefetch");
@@ -167,8 +168,8 @@ public final class FashionMnist implements Callable<Integer> {
                         double accuracy = accuracy(trainer, test, manager);
                         if (pg.rank() == 0) {
                             RunEvents.metric("accuracy", accuracy); // the run report's time to target accuracy
-                            System.out.printf(Locale.ROOT, "epoch %d/%d test accuracy %.3f (samples/s %.0f)%n", epoch + 1, epochs,
-                                    accuracy, samples * pg.worldSize() / seconds);
+                            System.out.printf(Locale.ROOT, "epoch %d/%d test accuracy %.3f%s (samples/s %.0f)%n", epoch + 1, epochs,
+                                    accuracy, trainSet.synthetic() ? " on synthetic data" : "", samples * pg.worldSize() / seconds);
                         }
                     });
                     if (!pg.context().standalone()) {

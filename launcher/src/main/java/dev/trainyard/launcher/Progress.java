@@ -39,6 +39,8 @@ final class Progress implements AutoCloseable {
     private long stepsPerEpoch;
     private int epochs;
     private String accuracy;
+    /** A worker said its data is generated: said once on the console, and beside every accuracy. */
+    private boolean synthetic;
     private String lastLine = "";
     private volatile boolean closed;
     /** The last figures, for the Prometheus endpoint. */
@@ -190,7 +192,11 @@ final class Progress implements AutoCloseable {
             epochs = e.get("epochs").getAsInt();
             stepsPerEpoch = e.get("steps_per_epoch").getAsLong();
         } else if (kind.equals("metric") && e.get("name").getAsString().equals("accuracy") && !e.get("value").isJsonNull()) {
-            accuracy = String.format(Locale.ROOT, "%.3f", e.get("value").getAsDouble());
+            accuracy = String.format(Locale.ROOT, "%.3f", e.get("value").getAsDouble()) + (synthetic ? " on synthetic data" : "");
+        } else if (kind.equals("dataset") && e.has("synthetic") && e.get("synthetic").getAsBoolean() && !synthetic) {
+            synthetic = true;
+            System.err.println("trainyard: the job trains on SYNTHETIC data (" + e.get("name").getAsString()
+                    + "): its accuracy says nothing about real data");
         }
     }
 

@@ -47,6 +47,15 @@ public final class RunEvents {
                 epoch, seconds, samples, micros(System.nanoTime())));
     }
 
+    /**
+     * What the job trains on; {@code synthetic}: generated, not real data (a missing dataset), so
+     * the console and the report say that any accuracy it reaches means nothing about real data.
+     */
+    public static void dataset(String name, long samples, boolean synthetic) {
+        write(String.format(Locale.ROOT, "{\"event\":\"dataset\",\"name\":\"%s\",\"samples\":%d,\"synthetic\":%s,\"t_us\":%d",
+                name.replace("\"", "'"), samples, synthetic, micros(System.nanoTime())));
+    }
+
     /** The training plan, so progress can show step/total and an ETA. */
     public static void plan(int epochs, long stepsPerEpoch, long samplesPerStep) {
         write(String.format(Locale.ROOT, "{\"event\":\"plan\",\"epochs\":%d,\"steps_per_epoch\":%d,\"samples_per_step\":%d,\"t_us\":%d",

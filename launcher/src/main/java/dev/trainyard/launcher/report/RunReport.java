@@ -167,6 +167,13 @@ final class RunReport {
             acc.add(p);
         });
         o.add("accuracy", acc);
+        // rank 0's data, as its worker named it (absent when the job did not say)
+        run.events(0, "dataset", null).stream().findFirst().ifPresent(d -> {
+            JsonObject data = new JsonObject();
+            data.addProperty("name", RunFiles.str(d, "name"));
+            data.addProperty("synthetic", d.has("synthetic") && d.get("synthetic").getAsBoolean());
+            o.add("dataset", data);
+        });
         if (target.isPresent()) {
             o.addProperty("target_accuracy", target.getAsDouble());
             accuracy.stream().filter(a -> num(a, "value") >= target.getAsDouble()).findFirst()

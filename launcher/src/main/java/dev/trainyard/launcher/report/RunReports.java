@@ -30,14 +30,24 @@ public final class RunReports {
         atomically(runDir.resolve("timeline.json"), new Gson().toJson(Timeline.of(run)));
         JsonObject thr = report.getAsJsonObject("throughput");
         JsonObject scrap = report.getAsJsonObject("scrap");
-        var accuracy = report.getAsJsonObject("cycle_time").getAsJsonArray("accuracy");
+        JsonObject cycle = report.getAsJsonObject("cycle_time");
+        var accuracy = cycle.getAsJsonArray("accuracy");
+        double wall = report.getAsJsonObject("run").get("wall_s").getAsDouble();
+        String incomplete = incompleteNote(report.getAsJsonObject("run").getAsJsonArray("incomplete_records"));
+        if (thr.get("samples").getAsLong() == 0) {
+            // a job that trained nothing (a benchmark of collectives, a failed start) has no throughput to report
+            return String.format(Locale.ROOT, "no training steps recorded in %.1f s, %d restart(s)", wall, scrap.get("restarts").getAsInt())
+                    + incomplete;
+        }
+        boolean synthetic = cycle.has("dataset") && cycle.getAsJsonObject("dataset").get("synthetic").getAsBoolean();
         return String.format(Locale.ROOT, "%d samples in %.1f s (%.0f samples/s in training steps), %d restart(s), %d step(s) redone, %d skipped%s%s",
-                thr.get("samples").getAsLong(), report.getAsJsonObject("run").get("wall_s").getAsDouble(),
+                thr.get("samples").getAsLong(), wall,
                 thr.get("samples_per_s_training").getAsDouble(), scrap.get("restarts").getAsInt(),
                 scrap.get("steps_redone").getAsInt(), scrap.get("skipped_steps").getAsInt(), accuracy.isEmpty() ? ""
-                        : String.format(Locale.ROOT, "; last accuracy %.3f", accuracy.get(accuracy.size() - 1).getAsJsonObject().get("accuracy").getAsDouble()),
+                        : String.format(Locale.ROOT, "; last accuracy %.3f%s", accuracy.get(accuracy.size() - 1).getAsJsonObject().get("accuracy").getAsDouble(),
+                                synthetic ? " on SYNTHETIC data" : ""),
                 report.has("scaling") ? "; " + growthLine(report.getAsJsonObject("scaling")) : "")
-                + incompleteNote(report.getAsJsonObject("run").getAsJsonArray("incomplete_records"));
+                + incomplete;
     }
 
     private static String incompleteNote(com.google.gson.JsonArray incomplete) {

@@ -371,7 +371,7 @@ public class DistributedTrainer extends Trainer {
             super.step();
         }
         long t1 = System.nanoTime();
-        last = clock.stepped(steps, awaitStart, t0, t1, buckets, group.worldSize() > 1 ? buckets.bytesPerStep() : 0, skip);
+        last = clock.stepped(steps, awaitStart, t0, t1, buckets.timing(), group.worldSize() > 1 ? buckets.bytesPerStep() : 0, skip);
         writeMetrics(last);
     }
 

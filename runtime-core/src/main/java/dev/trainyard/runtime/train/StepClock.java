@@ -62,13 +62,13 @@ final class StepClock {
      * Closes the step: {@code awaitStart} is when {@code step()} began waiting for communication,
      * {@code optimizerStart}/{@code end} bracket the optimizer.
      */
-    StepMetrics stepped(long step, long awaitStart, long optimizerStart, long end, GradientBuckets buckets, long bytes, boolean skipped) {
-        StepMetrics.StepTrace trace = traceEvery > 0 && step % traceEvery == 0 ? trace(buckets.timing()) : null;
+    StepMetrics stepped(long step, long awaitStart, long optimizerStart, long end, InFlightBuckets timing, long bytes, boolean skipped) {
+        StepMetrics.StepTrace trace = traceEvery > 0 && step % traceEvery == 0 ? trace(timing) : null;
         // an all-reduce run on the training thread ends backward's span, but it is communication waited for
-        long inline = buckets.timing().takeCallerThreadNanos();
+        long inline = timing.takeCallerThreadNanos();
         StepMetrics m = new StepMetrics(step, samples, dataWait / 1e9, forward / 1e9, loss / 1e9, (backward - inline) / 1e9,
                 (awaitStart - phaseEnd) / 1e9, (optimizerStart - awaitStart + inline) / 1e9, (end - optimizerStart) / 1e9,
-                buckets.timing().lastCommNanos() / 1e9, bytes, skipped, (end - stepStart) / 1e9, RunEvents.micros(end), trace);
+                timing.lastCommNanos() / 1e9, bytes, skipped, (end - stepStart) / 1e9, RunEvents.micros(end), trace);
         stepStart = phaseEnd = end;
         samples = dataWait = forward = loss = backward = 0;
         Arrays.fill(forwardStage, 0);
