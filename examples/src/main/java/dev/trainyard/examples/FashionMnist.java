@@ -1,5 +1,6 @@
 package dev.trainyard.examples;
 
+import dev.trainyard.runtime.RunLayout;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -173,7 +174,7 @@ public final class FashionMnist implements Callable<Integer> {
                         }
                     });
                     if (!pg.context().standalone()) {
-                        loop.checkpoints(new Checkpoints(pg.context().runDir().resolve("checkpoints"), 3,
+                        loop.checkpoints(new Checkpoints(RunLayout.checkpoints(pg.context().runDir()), 3,
                                 line -> System.out.println("rank " + pg.rank() + ": " + line)), checkpointEvery);
                     }
                     loop.run();

@@ -1,5 +1,6 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.runtime.RunLayout;
 import com.google.gson.JsonObject;
 import dev.trainyard.runtime.RunEvents;
 import java.io.IOException;
@@ -28,7 +29,7 @@ final class AttemptLog {
     }
 
     static Path file(Path runDir, int node) {
-        return runDir.resolve("attempts-node-" + node + ".jsonl");
+        return RunLayout.attempts(runDir, node);
     }
 
     /** Attempts recorded before this launch (a run continued with {@code --resume}); 0 for a new run. */

@@ -1,5 +1,6 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.runtime.RunLayout;
 import dev.trainyard.collectives.SharedMemoryFiles;
 import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.Store;
@@ -317,7 +318,7 @@ final class Launcher {
         }
         try {
             say("run: " + RunReports.write(plan.runDir(), null, OptionalDouble.empty()));
-            say("report: " + plan.runDir().resolve("report.html") + " (timeline: " + plan.runDir().resolve("timeline.json")
+            say("report: " + RunLayout.reportHtml(plan.runDir()) + " (timeline: " + RunLayout.timeline(plan.runDir())
                     + "; regenerate with: trainyard report " + plan.runDir() + ")");
         } catch (IOException | RuntimeException e) {
             say("cannot write the run report in " + plan.runDir() + ": " + e.getMessage());
@@ -329,7 +330,7 @@ final class Launcher {
         List<String> lines = new ArrayList<>(List.of("exit code " + failure.exitCode(), failure.summary()));
         lines.addAll(failure.detail());
         try {
-            Files.write(plan.runDir().resolve("failure-attempt-" + attempt + ".txt"), lines);
+            Files.write(RunLayout.failure(plan.runDir(), attempt), lines);
         } catch (IOException e) {
             say("cannot record the failure in " + plan.runDir() + ": " + e.getMessage());
         }

@@ -1,5 +1,6 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.runtime.RunLayout;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
@@ -96,8 +97,8 @@ final class Progress implements AutoCloseable {
     synchronized String poll() {
         for (int r = 0; r < ranks; r++) {
             int rank = r;
-            offsets[r] = readNew(runDir.resolve("metrics-rank-" + (firstRank + r) + ".jsonl"), offsets[r], m -> step(rank, m));
-            eventOffsets[r] = readNew(runDir.resolve("events-rank-" + (firstRank + r) + ".jsonl"), eventOffsets[r], this::event);
+            offsets[r] = readNew(RunLayout.metrics(runDir, firstRank + r), offsets[r], m -> step(rank, m));
+            eventOffsets[r] = readNew(RunLayout.events(runDir, firstRank + r), eventOffsets[r], this::event);
         }
         long step = Long.MAX_VALUE;
         for (long s : lastStep) {

@@ -1,5 +1,6 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.runtime.RunLayout;
 import dev.trainyard.launcher.report.RunReports;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -28,7 +29,7 @@ final class ReportCommand implements Callable<Integer> {
         try {
             String summary = RunReports.write(runDir, baseline, targetAccuracy == null ? OptionalDouble.empty() : OptionalDouble.of(targetAccuracy));
             System.out.println(summary);
-            System.out.println("report: " + runDir.resolve("report.html") + " (timeline: " + runDir.resolve("timeline.json") + ")");
+            System.out.println("report: " + RunLayout.reportHtml(runDir) + " (timeline: " + RunLayout.timeline(runDir) + ")");
             return 0;
         } catch (IOException | RuntimeException e) {
             throw new UsageException("cannot report on " + runDir + ": " + e.getMessage(), e);

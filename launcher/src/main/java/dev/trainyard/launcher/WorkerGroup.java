@@ -1,5 +1,6 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.runtime.RunLayout;
 import dev.trainyard.runtime.Durations;
 import dev.trainyard.runtime.ErrorFile;
 import dev.trainyard.runtime.WorkerEnv;
@@ -35,7 +36,7 @@ final class WorkerGroup {
 
     /** {@code RUN_DIR/rank-N.log}: the worker's output, every attempt appended. */
     static Path logOf(Path runDir, int rank) {
-        return runDir.resolve("rank-" + rank + ".log");
+        return RunLayout.log(runDir, rank);
     }
 
     /**

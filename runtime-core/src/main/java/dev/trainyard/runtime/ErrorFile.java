@@ -21,7 +21,7 @@ public final class ErrorFile {
     }
 
     public static Path of(Path runDir, int rank) {
-        return runDir.resolve("error-rank-" + rank + ".txt");
+        return RunLayout.error(runDir, rank);
     }
 
     static void write(Path file, String context, Throwable error) {

@@ -85,7 +85,7 @@ public final class RunEvents {
             return null;
         }
         try {
-            Path file = Path.of(dir, "events-rank-" + rank.strip() + ".jsonl");
+            Path file = RunLayout.events(Path.of(dir), Integer.parseInt(rank.strip()));
             return JsonLinesFile.append(file, "events");
         } catch (IOException e) {
             System.err.println("trainyard: cannot open the events file in " + dir + " (" + e.getMessage() + ")");

@@ -1,5 +1,6 @@
 package dev.trainyard.launcher.report;
 
+import dev.trainyard.runtime.RunLayout;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.trainyard.runtime.JsonLinesFile;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.TreeMap;
 
 /**
@@ -27,7 +29,7 @@ record RunFiles(Path dir, Map<Integer, List<JsonObject>> metrics, Map<Integer, L
             throw new IOException(dir + " is not a run directory (it does not exist)");
         }
         List<JsonObject> attempts = new ArrayList<>();
-        perIndex(dir, "attempts-node-").values().forEach(attempts::addAll);
+        perIndex(dir, RunLayout.ATTEMPTS).values().forEach(attempts::addAll);
         List<String> incomplete = new ArrayList<>();
         try (DirectoryStream<Path> markers = Files.newDirectoryStream(dir, "*" + JsonLinesFile.INCOMPLETE_SUFFIX)) {
             for (Path m : markers) {
@@ -36,16 +38,18 @@ record RunFiles(Path dir, Map<Integer, List<JsonObject>> metrics, Map<Integer, L
             }
         }
         incomplete.sort(null);
-        return new RunFiles(dir, perIndex(dir, "metrics-rank-"), perIndex(dir, "events-rank-"), attempts, List.copyOf(incomplete));
+        return new RunFiles(dir, perIndex(dir, RunLayout.METRICS), perIndex(dir, RunLayout.EVENTS), attempts, List.copyOf(incomplete));
     }
 
     private static Map<Integer, List<JsonObject>> perIndex(Path dir, String prefix) throws IOException {
         Map<Integer, List<JsonObject>> out = new TreeMap<>();
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, prefix + "*.jsonl")) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, prefix + "*" + RunLayout.JSON_LINES)) {
             for (Path f : files) {
-                String name = f.getFileName().toString();
-                int index = Integer.parseInt(name.substring(prefix.length(), name.length() - ".jsonl".length()));
-                out.put(index, lines(f));
+                // a stray file matching the pattern (metrics-rank-old.jsonl) is not a rank's record: skipped
+                OptionalInt index = RunLayout.index(f.getFileName().toString(), prefix);
+                if (index.isPresent()) {
+                    out.put(index.getAsInt(), lines(f));
+                }
             }
         }
         return out;

@@ -1,5 +1,6 @@
 package dev.trainyard.launcher.report;
 
+import dev.trainyard.runtime.RunLayout;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
@@ -25,9 +26,9 @@ public final class RunReports {
     public static String write(Path runDir, Path baseline, OptionalDouble targetAccuracy) throws IOException {
         RunFiles run = RunFiles.load(runDir);
         JsonObject report = RunReport.compute(run, baseline == null ? null : RunFiles.load(baseline), targetAccuracy);
-        atomically(runDir.resolve("report.json"), GSON.toJson(report));
-        atomically(runDir.resolve("report.html"), ReportHtml.render(report));
-        atomically(runDir.resolve("timeline.json"), new Gson().toJson(Timeline.of(run)));
+        atomically(RunLayout.reportJson(runDir), GSON.toJson(report));
+        atomically(RunLayout.reportHtml(runDir), ReportHtml.render(report));
+        atomically(RunLayout.timeline(runDir), new Gson().toJson(Timeline.of(run)));
         JsonObject thr = report.getAsJsonObject("throughput");
         JsonObject scrap = report.getAsJsonObject("scrap");
         JsonObject cycle = report.getAsJsonObject("cycle_time");

@@ -1,5 +1,6 @@
 package dev.trainyard.runtime.train;
 
+import dev.trainyard.runtime.RunLayout;
 import ai.djl.Device;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
@@ -209,7 +210,7 @@ public class DistributedTrainer extends Trainer {
         if (options.metricsFile().isPresent() || group.context().standalone()) {
             return options.metricsFile();
         }
-        return Optional.of(group.context().runDir().resolve("metrics-rank-" + group.rank() + ".jsonl"));
+        return Optional.of(RunLayout.metrics(group.context().runDir(), group.rank()));
     }
 
     /**
