@@ -49,6 +49,9 @@ public final class ScalingBenchmark implements Callable<Integer> {
     boolean ceiling;
     @Option(names = "--zero", description = "add a row per world size N > 1: Trainyard with its optimizer state sharded over the workers (ZeRO-1)")
     boolean zero;
+    @Option(names = "--collective-thread", description = "add a row per world size N > 1: Trainyard with the step's last all-reduce"
+            + " handed to the communicator's thread (DistributedOptions.withLastBucketOnCallerThread(false))")
+    boolean collectiveThread;
     @Option(names = "--tls", description = "add two rows per world size N > 1: Trainyard on plaintext gRPC streams, and over mutual TLS"
             + " (throwaway certificates; TLS always carries tensors on gRPC streams)")
     boolean tls;
@@ -102,14 +105,19 @@ public final class ScalingBenchmark implements Callable<Integer> {
                     runs.computeIfAbsent("trainyard/" + n, k -> new ArrayList<>()).add(where.trainyard(n, !noOverlap));
                     if (zero && n > 1) {
                         System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): trainyard, ZeRO-1...%n", rep + 1, repeat, n);
-                        runs.computeIfAbsent("zero1/" + n, k -> new ArrayList<>()).add(where.trainyard(n, !noOverlap, true));
+                        runs.computeIfAbsent("zero1/" + n, k -> new ArrayList<>()).add(where.trainyard(n, !noOverlap, List.of("--zero"), List.of()));
+                    }
+                    if (collectiveThread && n > 1) {
+                        System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): trainyard, last all-reduce on the collective thread...%n", rep + 1, repeat, n);
+                        runs.computeIfAbsent("coll-thread/" + n, k -> new ArrayList<>())
+                                .add(where.trainyard(n, !noOverlap, List.of("--collective-thread"), List.of()));
                     }
                     if (tls && n > 1) {
                         System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): trainyard, plaintext gRPC streams...%n", rep + 1, repeat, n);
                         runs.computeIfAbsent("grpc-stream/" + n, k -> new ArrayList<>())
-                                .add(where.trainyard(n, !noOverlap, false, List.of("--transport", "grpc-stream")));
+                                .add(where.trainyard(n, !noOverlap, List.of(), List.of("--transport", "grpc-stream")));
                         System.out.printf(Locale.ROOT, "# repeat %d/%d, %d worker(s): trainyard, mutual TLS...%n", rep + 1, repeat, n);
-                        runs.computeIfAbsent("tls/" + n, k -> new ArrayList<>()).add(where.trainyard(n, !noOverlap, false, tlsOptions));
+                        runs.computeIfAbsent("tls/" + n, k -> new ArrayList<>()).add(where.trainyard(n, !noOverlap, List.of(), tlsOptions));
                     }
                     if (n == 1 && compare.contains("djl")) {
                         // right after one Trainyard worker: the pair compared is measured minutes apart otherwise, and the machine drifts
@@ -169,7 +177,7 @@ public final class ScalingBenchmark implements Callable<Integer> {
                         + " per worker, overlap %s, %s, median of %d repeat(s), %d cores%n", model, batch, optimizer.equals("sgd") ? "SGD" : "Adam", steps, warmup, threads,
                 noOverlap ? "off" : "on", link == null ? "loopback" : "one simulated host per worker, links " + link, repeat,
                 Runtime.getRuntime().availableProcessors());
-        System.out.printf(Locale.ROOT, "%-10s %7s %12s %10s %9s | %-46s | %s%n", "system", "workers", "samples/s", "efficiency", "step(ms)",
+        System.out.printf(Locale.ROOT, "%-11s %7s %12s %10s %9s | %-46s | %s%n", "system", "workers", "samples/s", "efficiency", "step(ms)",
                 "data wait / forward / backward / exposed comm / optimizer (ms)", "samples/s of each repeat");
         for (Row r : rows) {
             double eff = r.samplesPerSecond() / (r.workers() * base(rows, r.system()));
@@ -179,7 +187,7 @@ public final class ScalingBenchmark implements Callable<Integer> {
             for (double v : r.samplesPerSecondEachRepeat()) {
                 each.append(each.length() == 0 ? "" : " ").append(Math.round(v));
             }
-            System.out.printf(Locale.ROOT, "%-10s %7d %12.0f %10s %9.2f | %-46s | %s%n", r.system(), r.workers(), r.samplesPerSecond(),
+            System.out.printf(Locale.ROOT, "%-11s %7d %12.0f %10s %9.2f | %-46s | %s%n", r.system(), r.workers(), r.samplesPerSecond(),
                     Double.isNaN(eff) ? "-" : String.format(Locale.ROOT, "%.2f", eff), r.breakdown()[0] * 1e3, breakdown, each);
         }
         for (Row t : rows) {
@@ -200,7 +208,7 @@ public final class ScalingBenchmark implements Callable<Integer> {
                     : " (reference BLAS is slow; for a fair peer: apt-get install libopenblas0-pthread)"));
         }
         for (Row r : rows) {
-            if (r.breakdown().length >= 9 && (r.system().equals("trainyard") || r.system().equals("zero1"))) {
+            if (r.breakdown().length >= 9 && (r.system().equals("trainyard") || r.system().equals("zero1") || r.system().equals("coll-thread"))) {
                 System.out.printf(Locale.ROOT, "# %s/%d: optimizer state %.1f MiB per rank, peak RSS of rank 0 %.0f MiB%n", r.system(), r.workers(),
                         r.breakdown()[7] / (1 << 20), r.breakdown()[8] / (1 << 20));
             }
@@ -209,6 +217,10 @@ public final class ScalingBenchmark implements Callable<Integer> {
                 .filter(t -> t.system().equals("trainyard") && t.workers() == z.workers())
                 .forEach(t -> System.out.printf(Locale.ROOT, "# %d workers: ZeRO-1 / unsharded samples/s = %.3f%n", z.workers(),
                         z.samplesPerSecond() / t.samplesPerSecond())));
+        rows.stream().filter(r -> r.system().equals("coll-thread")).forEach(c -> rows.stream()
+                .filter(t -> t.system().equals("trainyard") && t.workers() == c.workers())
+                .forEach(t -> System.out.printf(Locale.ROOT, "# %d workers: last all-reduce on the training thread / on the collective thread samples/s = %.3f%n",
+                        c.workers(), t.samplesPerSecond() / c.samplesPerSecond())));
         rows.stream().filter(r -> r.system().equals("tls")).forEach(tls -> rows.stream()
                 .filter(p -> p.system().equals("grpc-stream") && p.workers() == tls.workers())
                 .forEach(p -> System.out.printf(Locale.ROOT, "# %d workers: mutual TLS / plaintext gRPC streams samples/s = %.3f%n",

@@ -38,6 +38,7 @@ import java.util.concurrent.TimeUnit;
  * Rank 0 prints {@code RESULT samples_per_s step_s data_wait_s forward_s backward_s exposed_comm_s optimizer_s comm_s
  * optimizer_state_bytes peak_rss_bytes} (the last two of rank 0; state 0 where DJL's optimizer keeps it out of reach).
  * Arguments: --mode M --model mlp|cnn --batch B --steps S --warmup W --threads T --optimizer sgd|adam [--no-overlap] [--zero]
+ * [--collective-thread]
  * [--first-bucket-bytes N]
  * [--start-together DIR N]: the timed steps start once N processes (the ceiling row's independent
  * plain-DJL processes) have finished their warm-up, so they really run at the same time.
@@ -126,7 +127,8 @@ public final class ScalingWorker {
     }
 
     private static DistributedOptions options(List<String> a) {
-        DistributedOptions o = DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap")).withShardedOptimizer(a.contains("--zero"));
+        DistributedOptions o = DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap")).withShardedOptimizer(a.contains("--zero"))
+                .withLastBucketOnCallerThread(!a.contains("--collective-thread"));
         String first = value(a, "--first-bucket-bytes", null);
         return first == null ? o : o.withFirstBucketBytes(Long.parseLong(first));
     }

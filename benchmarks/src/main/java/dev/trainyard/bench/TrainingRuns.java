@@ -48,24 +48,20 @@ final class TrainingRuns {
 
     /** Trainyard under its real launcher: one launcher for all workers, or one per simulated host. */
     double[] trainyard(int n, boolean overlap) throws IOException, InterruptedException {
-        return trainyard(n, overlap, false);
+        return trainyard(n, overlap, List.of(), List.of());
     }
 
-    /** ... with the optimizer state sharded over the workers (ZeRO-1) when {@code zero}. */
-    double[] trainyard(int n, boolean overlap, boolean zero) throws IOException, InterruptedException {
-        return trainyard(n, overlap, zero, List.of());
-    }
-
-    /** ... with more options for the launchers (a transport, mutual TLS). */
-    double[] trainyard(int n, boolean overlap, boolean zero, List<String> launchOptions) throws IOException, InterruptedException {
+    /**
+     * ... with more flags for {@link ScalingWorker} ({@code --zero}, {@code --collective-thread}) and
+     * more options for the launchers (a transport, mutual TLS).
+     */
+    double[] trainyard(int n, boolean overlap, List<String> workerFlags, List<String> launchOptions) throws IOException, InterruptedException {
         List<String> worker = new ArrayList<>(List.of(ScalingWorker.class.getName(), "--mode", "trainyard"));
         worker.addAll(setup.args());
         if (!overlap) {
             worker.add("--no-overlap");
         }
-        if (zero) {
-            worker.add("--zero");
-        }
+        worker.addAll(workerFlags);
         return result(Launches.rank0Lines(n, worker, cluster, launchOptions), "RESULT ");
     }
 
