@@ -1,7 +1,6 @@
 package dev.trainyard.collectives.grpc;
 
 import dev.trainyard.collectives.CollectiveException;
-import dev.trainyard.collectives.CommunicatorAbortedException;
 import dev.trainyard.collectives.Fingerprint;
 import dev.trainyard.collectives.FingerprintMismatchException;
 import dev.trainyard.collectives.PeerFailureException;
@@ -31,10 +30,9 @@ final class Exchange {
      * thread takes turns from a rank that still computes, and sleeping at once measured best
      * (4 workers: 30,400-32,100 against 26,800-27,500 with 1,000 yields).
      */
-    private static final int SPIN_ROUNDS = 50;
-    private static final int YIELD_ROUNDS = 1000;
-    private static final long SLEEP_CAP_NANOS = 10_000_000L;
-    private static final long NOTICE_WAIT_NANOS = 2_000_000_000L;
+    static final int SPIN_ROUNDS = 50;
+    static final int YIELD_ROUNDS = 1000;
+    static final long SLEEP_CAP_NANOS = 10_000_000L;
     /** How long a writer may take to finish frames a live peer still reads, after a failure. */
     private static final long LET_GO_NANOS = 1_000_000_000L;
 
@@ -52,11 +50,6 @@ final class Exchange {
     private boolean polling;
     private int idleRounds;
     private int yieldRounds = YIELD_ROUNDS;
-    /** Set when every rank of the group shares this host (see {@link HostAllReduce}); rounds and slices count up for the communicator's life. */
-    private HostSegment host;
-    private long hostRounds;
-    private long hostSlices;
-    private final byte[] peekedHeader = new byte[FrameHeader.BYTES];
 
     Exchange(int rank, int size, int chunkBytes, PeerLink[] links, FramePool pool, CollectiveContext context) {
         this.rank = rank;
@@ -82,120 +75,19 @@ final class Exchange {
         yieldRounds = yes ? 0 : YIELD_ROUNDS;
     }
 
-    void useHostSegment(HostSegment segment) {
-        host = segment;
-    }
-
-    /** The segment all ranks of the group share, or null when some rank is on another host. */
-    HostSegment hostSegment() {
-        return host;
-    }
-
     Fingerprint fingerprint() {
         return fp;
     }
 
-    /** Numbers the next round on the host segment (from 1); every rank numbers the same rounds alike. */
-    long nextHostRound() {
-        return ++hostRounds;
+    long deadline() {
+        return deadline;
     }
 
-    /** Reserves {@code n} slice numbers for the next round and returns the first. */
-    long claimHostSlices(int n) {
-        long first = hostSlices;
-        hostSlices += n;
-        return first;
+    CollectiveContext context() {
+        return context;
     }
 
-    /**
-     * Fails if a rank's communicator failed and poisoned the segment: the counters then hold
-     * arrivals of a round it gave up, which a late rank must not complete. The failing rank's
-     * abort notice says why; it is waited for briefly so that its reason is the one reported.
-     */
-    void requireHostUsable() {
-        int by = host.poisonedBy();
-        if (by < 0) {
-            return;
-        }
-        long until = System.nanoTime() + NOTICE_WAIT_NANOS;
-        while (context.failure() == null && System.nanoTime() < until) {
-            LockSupport.parkNanos(this, 10_000_000L);
-        }
-        CollectiveException failure = context.failure();
-        throw failure != null ? failure : new CommunicatorAbortedException(fp + " cannot run on rank " + rank + ": rank " + by
-                + "'s communicator failed and left the shared segment (its log says why)", List.of(by), null);
-    }
-
-    /**
-     * Waits until every rank has filled its slot for {@code round} (or the round is already done,
-     * reduced by others), then checks that all joined it for the same collective.
-     */
-    void awaitHostArrivals(long round) {
-        while (!host.allArrived(round) && !host.isDone(round)) {
-            idleOnHost(round, true);
-        }
-        idleRounds = 0;
-        int other = host.disagreeing(fp, round);
-        if (other >= 0) {
-            throw mismatch(other, host.fingerprintOf(other, round));
-        }
-    }
-
-    /** Waits until the last slice of {@code round} is reduced. */
-    void awaitHostRoundDone(long round) {
-        while (!host.isDone(round)) {
-            idleOnHost(round, false);
-        }
-        idleRounds = 0;
-    }
-
-    /** Rings every rank that went to sleep on the segment (over its TCP connection). */
-    void wakeHostSleepers() {
-        for (int p = 0; p < size; p++) {
-            if (p != rank && host.needsWaking(p)) {
-                ((TcpPeerLink) links[p]).ring();
-            }
-        }
-    }
-
-    /**
-     * One round of waiting on the segment: spin, yield, or sleep until the rank that finishes the
-     * round rings (the same policy as {@link #park}). While ranks are still arriving, a frame from a
-     * peer can only belong to another collective (the segment's rounds send none): that is a
-     * mismatch, reported at once instead of at the timeout.
-     */
-    private void idleOnHost(long round, boolean arriving) {
-        CollectiveException failure = context.failure();
-        if (failure != null) {
-            throw failure;
-        }
-        requireHostUsable();
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-            int missing = host.firstMissing(round);
-            throw context.timedOut(fp, missing >= 0 ? missing : (rank + 1) % size);
-        }
-        if (arriving) {
-            for (int p = 0; p < size; p++) {
-                if (p != rank && ((TcpPeerLink) links[p]).peek(peekedHeader) && !host.allArrived(round)) {
-                    throw mismatch(p, FrameHeader.fingerprint(peekedHeader));
-                }
-            }
-        }
-        int r = idleRounds++;
-        if (r < SPIN_ROUNDS) {
-            Thread.onSpinWait();
-        } else if (r < SPIN_ROUNDS + yieldRounds) {
-            Thread.yield();
-        } else {
-            if (host.sleeps(rank, round) && !(arriving && host.allArrived(round))) {
-                LockSupport.parkNanos(this, Math.min(left, SLEEP_CAP_NANOS));
-            }
-            host.awake(rank);
-        }
-    }
-
-    private FingerprintMismatchException mismatch(int peer, Fingerprint theirs) {
+    FingerprintMismatchException mismatch(int peer, Fingerprint theirs) {
         return new FingerprintMismatchException("collective mismatch: rank " + rank + " issued " + fp + " but rank "
                 + peer + " issued " + theirs + "; every rank must call the same collectives in the same order"
                 + " with the same type, count, op and root", List.of(rank, peer));

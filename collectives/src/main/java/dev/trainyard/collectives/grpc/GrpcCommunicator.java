@@ -93,8 +93,8 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     private volatile CollectiveException failure;
     private volatile boolean closed;
     private int sharedMemoryPeers;
-    /** Set when all ranks share this host: all-reduce then goes through it instead of the ring. */
-    private HostSegment hostSegment;
+    /** Set when all ranks share this host (3 or more): all-reduce then goes through its segment instead of the ring. */
+    private HostRounds hostRounds;
     /** Abort notices in flight; {@link #abort} lets them leave before closing the channels. */
     private final List<ListenableFuture<?>> notices = new CopyOnWriteArrayList<>();
 
@@ -165,11 +165,12 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             sharedMemoryPeers = SharedMemoryLinks.establish(store, rank, size, links, options.token(), options.receiveWindow(),
                     options.chunkBytes(), options.connectTimeout());
             // every rank computes on at least one thread: more ranks here than cores means waiting ranks must give theirs up
-            exchange.oversubscribed(sharedMemoryPeers + 1 > Runtime.getRuntime().availableProcessors());
+            boolean oversubscribed = sharedMemoryPeers + 1 > Runtime.getRuntime().availableProcessors();
+            exchange.oversubscribed(oversubscribed);
             boolean wanted = size > 2 && sharedMemoryPeers == size - 1 && HOST_ALL_REDUCE;
-            hostSegment = SharedMemoryLinks.hostSegment(store, rank, size, options.token(), wanted, 2 * options.chunkBytes(),
+            HostSegment segment = SharedMemoryLinks.hostSegment(store, rank, size, options.token(), wanted, 2 * options.chunkBytes(),
                     options.connectTimeout());
-            exchange.useHostSegment(hostSegment);
+            hostRounds = segment == null ? null : new HostRounds(segment, rank, size, links, oversubscribed);
         }
         LOG.log(System.Logger.Level.INFO, "rank {0}: frames to {1} of {2} peers through shared memory, the others through {3}", rank,
                 sharedMemoryPeers, size - 1, tcp ? "TCP" : "gRPC streams");
@@ -333,7 +334,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         ByteBuffer buf = HostBuffers.view(buffer, type, "allReduce");
         long count = buf.limit() / type.bytes();
         Collective algo = buf.limit() <= options.smallMessageBytes() ? new DirectAllReduce(buf, type, op)
-                : usesHostSegment() ? new HostAllReduce(buf, type, op)
+                : usesHostSegment() ? new HostAllReduce(hostRounds, buf, type, op)
                 : ex -> RingPass.run(ex, buf, Segments.balanced(count, size, type.bytes(), options.chunkBytes()), type, op, 0, 2 * size - 2);
         return submit(CollectiveOp.ALL_REDUCE, op, type, count, -1, algo, onCaller);
     }
@@ -345,7 +346,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
      * 2026-12-02) the ring gave 41,273-45,396 samples/s against the segment's 35,771-42,057.
      */
     boolean usesHostSegment() {
-        return hostSegment != null;
+        return hostRounds != null;
     }
 
     @Override
@@ -506,8 +507,8 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             failure = e;
         }
         LOG.log(System.Logger.Level.WARNING, "rank {0}: communicator failed: {1}", rank, e.getMessage());
-        if (hostSegment != null) {
-            hostSegment.poison(rank);
+        if (hostRounds != null) {
+            hostRounds.segment().poison(rank);
         }
         wake();
         if (tellPeers && size > 1 && server != null) {

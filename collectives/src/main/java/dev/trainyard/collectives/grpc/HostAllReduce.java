@@ -21,11 +21,13 @@ final class HostAllReduce implements Collective {
     /** Unit of work sharing: small enough that two running ranks split a 1 MiB round evenly. */
     static final int SLICE_BYTES = 64 << 10;
 
+    private final HostRounds rounds;
     private final ByteBuffer buf;
     private final DataType type;
     private final ReduceOp op;
 
-    HostAllReduce(ByteBuffer buf, DataType type, ReduceOp op) {
+    HostAllReduce(HostRounds rounds, ByteBuffer buf, DataType type, ReduceOp op) {
+        this.rounds = rounds;
         this.buf = buf;
         this.type = type;
         this.op = op;
@@ -33,7 +35,7 @@ final class HostAllReduce implements Collective {
 
     @Override
     public void run(Exchange ex) {
-        HostSegment seg = ex.hostSegment();
+        HostSegment seg = rounds.segment();
         int n = ex.size();
         int rank = ex.rank();
         int total = buf.limit();
@@ -43,22 +45,22 @@ final class HostAllReduce implements Collective {
         int at = 0;
         do {
             int bytes = Math.min(roundBytes, total - at);
-            long round = ex.nextHostRound();
+            long round = rounds.nextRound();
             int slices = Math.max(1, (bytes + sliceBytes - 1) / sliceBytes);
-            long firstSlice = ex.claimHostSlices(slices);
-            ex.requireHostUsable();
+            long firstSlice = rounds.claimSlices(slices);
+            rounds.requireUsable(ex);
             shared.put(seg.slot(rank), buf, at, bytes);
             seg.arrive(rank, round, ex.fingerprint());
-            ex.awaitHostArrivals(round);
+            rounds.awaitArrivals(ex, round);
             for (int s; (s = seg.claim(firstSlice, slices)) >= 0; ) {
                 int from = s * sliceBytes;
                 reduceSlice(seg, n, from, Math.min(sliceBytes, bytes - from));
                 if (seg.finishSlice(firstSlice + slices)) {
                     seg.roundDone(round);
-                    ex.wakeHostSleepers();
+                    rounds.wakeSleepers();
                 }
             }
-            ex.awaitHostRoundDone(round);
+            rounds.awaitDone(ex, round);
             buf.put(at, shared, seg.result(), bytes);
             at += bytes;
         } while (at < total);
