@@ -1,9 +1,6 @@
 package dev.trainyard.collectives.grpc;
 
-import dev.trainyard.collectives.CollectiveOp;
-import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.Fingerprint;
-import dev.trainyard.collectives.ReduceOp;
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -20,7 +17,7 @@ import java.nio.file.Path;
  *
  * <p>Layout: the nonce and the poison word (set by a rank whose communicator failed: a later
  * arrival must not complete a round the others gave up, with their stale contributions), then four counters on cache lines of their own (arrivals, slices claimed,
- * slices finished, rounds done), then a 64-byte line per rank (sleep flag, rounds it has joined,
+ * slices finished, rounds done), then a 128-byte line per rank (sleep flag, rounds it has joined,
  * and the fingerprint of the collective it joined them for, kept twice by round parity: a rank
  * can only be two rounds ahead of another once that one has finished reading), then the slots and the result area,
  * each {@code capacity} bytes. Counters are updated with volatile (sequentially consistent)
@@ -34,15 +31,21 @@ final class HostSegment {
     private static final int FINISHED = 192;
     private static final int DONE = 256;
     private static final int LINES = 320;
-    private static final int LINE = 64;
+    private static final int LINE = 128;
     private static final int SLEEPING = 0;
     private static final int JOINED = 8;
-    /** Two fingerprint copies, by round parity: a rank writes round s+1's while others may still read round s's. */
+    /**
+     * Two fingerprint copies, by round parity: a rank writes round s+1's while others may still read
+     * round s's. Each is a data frame's header ({@link FrameHeader}), so both paths encode and compare
+     * fingerprints the same way.
+     */
     private static final int FP = 16;
-    private static final int FP_BYTES = 24;
+    private static final int FP_BYTES = FrameHeader.BYTES;
     private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
     private final MappedByteBuffer map;
+    /** Encodes and decodes fingerprints; a segment is used by one thread of its process. */
+    private final byte[] header = new byte[FrameHeader.BYTES];
     private final int ranks;
     private final int capacity;
     private final int data;
@@ -87,12 +90,9 @@ final class HostSegment {
 
     /** Records that {@code rank} has filled its slot for round {@code round} (from 1) of collective {@code fp}. */
     void arrive(int rank, long round, Fingerprint fp) {
-        int line = LINES + rank * LINE;
-        int at = fingerprintAt(rank, round);
-        map.putLong(at, fp.seq());
-        map.putLong(at + 8, kind(fp));
-        map.putLong(at + 16, fp.count());
-        LONGS.setVolatile(map, line + JOINED, round);
+        FrameHeader.encode(header, fp, 0, 0, 0);
+        map.put(fingerprintAt(rank, round), header);
+        LONGS.setVolatile(map, LINES + rank * LINE + JOINED, round);
         LONGS.getAndAdd(map, ARRIVED, 1L);
     }
 
@@ -113,10 +113,9 @@ final class HostSegment {
 
     /** The lowest rank that joined {@code round} for another collective than {@code fp}, or -1 (call once all have arrived). */
     int disagreeing(Fingerprint fp, long round) {
-        long kind = kind(fp);
         for (int r = 0; r < ranks; r++) {
-            int at = fingerprintAt(r, round);
-            if (map.getLong(at) != fp.seq() || map.getLong(at + 8) != kind || map.getLong(at + 16) != fp.count()) {
+            map.get(fingerprintAt(r, round), header);
+            if (!FrameHeader.sameFingerprint(header, fp)) {
                 return r;
             }
         }
@@ -125,21 +124,12 @@ final class HostSegment {
 
     /** What {@code rank} said it was calling in {@code round}, for the mismatch message. */
     Fingerprint fingerprintOf(int rank, long round) {
-        int at = fingerprintAt(rank, round);
-        long k = map.getLong(at + 8);
-        int reduce = (int) (k >>> 32 & 0xffff);
-        return new Fingerprint(map.getLong(at), CollectiveOp.values()[(int) (k >>> 48)],
-                reduce == 0 ? null : ReduceOp.values()[reduce - 1], DataType.values()[(int) (k >>> 16 & 0xffff)],
-                map.getLong(at + 16), (int) (k & 0xffff) - 1);
+        map.get(fingerprintAt(rank, round), header);
+        return FrameHeader.fingerprint(header);
     }
 
     private static int fingerprintAt(int rank, long round) {
         return LINES + rank * LINE + FP + (int) (round & 1) * FP_BYTES;
-    }
-
-    private static long kind(Fingerprint fp) {
-        return (long) fp.op().ordinal() << 48 | (long) (fp.reduceOp() == null ? 0 : fp.reduceOp().ordinal() + 1) << 32
-                | (long) fp.dataType().ordinal() << 16 | (fp.root() + 1) & 0xffffL;
     }
 
     /**

@@ -111,8 +111,7 @@ final class CopiedGradientBuckets implements GradientBuckets {
         }
         staged[i] = flat[i].toDevice(Device.cpu(), true);
         ByteBuffer host = staged[i].toByteBuffer(true);
-        inFlight.launched(i, last ? comm.allReduceOnCallerThread(host, DataType.FLOAT32, ReduceOp.AVG)
-                : comm.allReduceAsync(host, DataType.FLOAT32, ReduceOp.AVG));
+        inFlight.launched(i, InFlightBuckets.allReduce(comm, host, DataType.FLOAT32, ReduceOp.AVG, last));
     }
 
     /** Writes 1 into the bucket's last element where a gradient value is NaN or infinite, on the device, without a host sync. */

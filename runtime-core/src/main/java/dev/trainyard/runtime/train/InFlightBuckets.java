@@ -1,6 +1,10 @@
 package dev.trainyard.runtime.train;
 
+import dev.trainyard.collectives.Communicator;
+import dev.trainyard.collectives.DataType;
+import dev.trainyard.collectives.ReduceOp;
 import dev.trainyard.collectives.Work;
+import java.nio.ByteBuffer;
 import java.util.function.IntConsumer;
 
 /** The all-reduces of one step, one per bucket, and when each ran: awaited in launch order. */
@@ -21,6 +25,14 @@ final class InFlightBuckets {
     /** Records {@link System#nanoTime()} as bucket {@code i}'s launch; call right before issuing it. */
     void launching(int i) {
         launchNanos[i] = System.nanoTime();
+    }
+
+    /**
+     * Starts a bucket's all-reduce; the step's {@code last} one on the calling thread when the
+     * communicator is idle (nothing is left to overlap with it, and the caller waits for it next).
+     */
+    static Work allReduce(Communicator comm, ByteBuffer bucket, DataType type, ReduceOp op, boolean last) {
+        return last ? comm.allReduceOnCallerThread(bucket, type, op) : comm.allReduceAsync(bucket, type, op);
     }
 
     void launched(int i, Work work) {

@@ -136,12 +136,10 @@ final class ViewGradientBuckets implements GradientBuckets {
         if (shards != null) {
             inFlight.launched(i, comm.reduceScatterAsync(scatterInput[i], shardOut[i], DataType.FLOAT32, ReduceOp.AVG));
         } else if (wire == DataType.FLOAT32) {
-            inFlight.launched(i, last ? comm.allReduceOnCallerThread(flat[i].clear(), DataType.FLOAT32, ReduceOp.AVG)
-                    : comm.allReduceAsync(flat[i].clear(), DataType.FLOAT32, ReduceOp.AVG));
+            inFlight.launched(i, InFlightBuckets.allReduce(comm, flat[i].clear(), DataType.FLOAT32, ReduceOp.AVG, last));
         } else {
             pack(flatFloats[i], packedHalves[i]);
-            inFlight.launched(i, last ? comm.allReduceOnCallerThread(packed[i].clear(), wire, ReduceOp.SUM)
-                    : comm.allReduceAsync(packed[i].clear(), wire, ReduceOp.SUM));
+            inFlight.launched(i, InFlightBuckets.allReduce(comm, packed[i].clear(), wire, ReduceOp.SUM, last));
         }
     }
 
