@@ -328,7 +328,11 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
             while (failure == null && !(closed && inFlight.isEmpty())) {
                 InFlight head = inFlight.peek();
                 if (head != null && gpu.eventDone(head.doneEvent())) {
-                    inFlight.poll();
+                    // remove this very entry, not "the head": fail() may have drained it since the peek, and a
+                    // poll() would then take the next work out of the queue without completing or failing it
+                    if (!inFlight.remove(head)) {
+                        continue;
+                    }
                     if (head.onDone() != null) {
                         head.onDone().run();
                     }
