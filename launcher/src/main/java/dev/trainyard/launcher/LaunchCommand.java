@@ -1,5 +1,6 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.runtime.PreflightMode;
 import dev.trainyard.collectives.nccl.NcclAvailability;
 import dev.trainyard.collectives.nccl.NcclProbe;
 import dev.trainyard.collectives.security.JobToken;

@@ -1,5 +1,6 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.runtime.PreflightMode;
 import dev.trainyard.collectives.Transport;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TransportSecurity;

@@ -1,5 +1,6 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.runtime.PreflightMode;
 import dev.trainyard.runtime.RunLayout;
 import dev.trainyard.collectives.SharedMemoryFiles;
 import dev.trainyard.collectives.store.GrpcStore;

@@ -1,5 +1,6 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.runtime.PreflightMode;
 import picocli.CommandLine.Command;
 
 /**

@@ -1,9 +1,12 @@
 package dev.trainyard.launcher;
 
 import dev.trainyard.runtime.RunLayout;
-import dev.trainyard.runtime.Durations;
 import dev.trainyard.runtime.ErrorFile;
+import dev.trainyard.runtime.PreflightMode;
+import dev.trainyard.runtime.WorkerContext;
 import dev.trainyard.runtime.WorkerEnv;
+import dev.trainyard.runtime.WorkerStartup;
+import dev.trainyard.collectives.CommunicatorOptions;
 import dev.trainyard.runtime.WorkerMain;
 import java.io.File;
 import java.io.IOException;
@@ -81,37 +84,13 @@ final class WorkerGroup {
                 env.put(k, v);
             }
         });
-        env.put(WorkerEnv.RANK, Integer.toString(plan.globalRank(local)));
-        env.put(WorkerEnv.LOCAL_RANK, Integer.toString(local));
-        env.put(WorkerEnv.WORLD_SIZE, Integer.toString(plan.worldSize()));
-        env.put(WorkerEnv.LOCAL_WORLD_SIZE, Integer.toString(plan.nprocPerNode()));
-        env.put(WorkerEnv.NODE_RANK, Integer.toString(plan.nodeRank()));
-        env.put(WorkerEnv.MASTER_ADDR, plan.masterAddr());
-        env.put(WorkerEnv.MASTER_PORT, Integer.toString(storePort));
-        env.put(WorkerEnv.RESTART_COUNT, Integer.toString(restart));
-        env.put(WorkerEnv.TOKEN, plan.token().value());
-        env.put(WorkerEnv.BIND, plan.bind());
         env.putAll(NcclSocketEnv.forBind(plan.bind(), System.getenv()));
-        env.put(WorkerEnv.RUN_DIR, plan.runDir().toAbsolutePath().toString());
-        env.put(WorkerEnv.BACKEND, plan.backend().cliName());
-        env.put(WorkerEnv.RENDEZVOUS_TIMEOUT, Durations.format(plan.rendezvousTimeout()));
-        plan.collectiveTimeout().ifPresent(t -> env.put(WorkerEnv.COLLECTIVE_TIMEOUT, Durations.format(t)));
-        env.put(WorkerEnv.STORE_PREFIX, storePrefix);
-        List<Path> tls = plan.security().files();
-        if (!tls.isEmpty()) {
-            env.put(WorkerEnv.TLS_CERT, tls.get(0).toString());
-            env.put(WorkerEnv.TLS_KEY, tls.get(1).toString());
-            env.put(WorkerEnv.TLS_CA, tls.get(2).toString());
-        }
-        env.put(WorkerEnv.PREFLIGHT, preflight.envValue());
-        env.put(WorkerEnv.MIN_FREE_DISK, Long.toString(plan.minFreeDisk()));
-        env.put(WorkerEnv.TRACE, plan.trace());
-        env.put(WorkerEnv.TRANSPORT, plan.transport().cliName());
-        env.put(WorkerEnv.LAUNCHER_PID, Long.toString(ProcessHandle.current().pid()));
-        if (!plan.gpuIds().isEmpty()) {
-            // pinned before the JVM starts, so CUDA in the worker only ever sees its own device
-            env.put(WorkerEnv.CUDA_VISIBLE_DEVICES, plan.gpuIds().get(local));
-        }
+        WorkerStartup startup = new WorkerStartup(preflight, plan.minFreeDisk(), plan.trace(),
+                plan.gpuIds().isEmpty() ? Optional.empty() : Optional.of(plan.gpuIds().get(local)));
+        env.putAll(new WorkerContext(plan.globalRank(local), local, plan.worldSize(), plan.nprocPerNode(), plan.nodeRank(),
+                plan.masterAddr(), storePort, restart, plan.token(), plan.bind(), plan.runDir().toAbsolutePath(), plan.backend(),
+                plan.rendezvousTimeout(), plan.collectiveTimeout().orElse(CommunicatorOptions.DEFAULT_TIMEOUT), storePrefix,
+                Optional.of(ProcessHandle.current().pid()), plan.security(), plan.transport(), startup).toEnvironment());
         return env;
     }
 

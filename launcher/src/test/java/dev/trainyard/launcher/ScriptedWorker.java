@@ -2,7 +2,6 @@ package dev.trainyard.launcher;
 
 import dev.trainyard.runtime.ProcessGroup;
 import dev.trainyard.runtime.Trainyard;
-import dev.trainyard.runtime.WorkerEnv;
 import java.io.IOException;
 import java.util.List;
 
@@ -25,14 +24,15 @@ public final class ScriptedWorker {
                 System.out.println("child pid " + child.pid() + " of rank " + pg.rank());
             }
             if (a.contains("--print-env")) {
-                for (String name : List.of(WorkerEnv.RANK, WorkerEnv.LOCAL_RANK, WorkerEnv.WORLD_SIZE, WorkerEnv.LOCAL_WORLD_SIZE,
-                        WorkerEnv.NODE_RANK, WorkerEnv.MASTER_ADDR, WorkerEnv.MASTER_PORT, WorkerEnv.RESTART_COUNT,
-                        WorkerEnv.CUDA_VISIBLE_DEVICES, "MALLOC_MMAP_THRESHOLD_", "NCCL_SOCKET_IFNAME",
+                // the torchrun names, spelled out: they are a contract with users' code, not only with WorkerContext
+                for (String name : List.of("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE",
+                        "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "TRAINYARD_RESTART_COUNT",
+                        "CUDA_VISIBLE_DEVICES", "MALLOC_MMAP_THRESHOLD_", "NCCL_SOCKET_IFNAME",
                         "NCCL_SOCKET_FAMILY")) {
                     System.out.println("env " + name + "=" + System.getenv(name));
                 }
                 String cmdLine = String.join(" ", ProcessHandle.current().info().arguments().orElse(new String[0]));
-                System.out.println("token on command line: " + cmdLine.contains(System.getenv(WorkerEnv.TOKEN)));
+                System.out.println("token on command line: " + cmdLine.contains(System.getenv("TRAINYARD_TOKEN")));
             }
             int failRank = a.contains("--fail-rank") ? Integer.parseInt(a.get(a.indexOf("--fail-rank") + 1)) : -1;
             boolean fail = pg.rank() == failRank && (!a.contains("--first-attempt-only") || pg.restartCount() == 0);

@@ -10,12 +10,13 @@ import java.util.Locale;
  * JSON object a line, for the run report and the timeline: start-up phases (JVM start, engine
  * load, preflight, rendezvous), checkpoint writes, epochs, and metrics the job reports (e.g.
  * accuracy). Times are wall-clock microseconds so ranks on one machine line up. Outside the
- * launcher (no {@code TRAINYARD_RUN_DIR}) nothing is written.
+ * launcher (a standalone {@link WorkerContext}) nothing is written.
  */
 public final class RunEvents {
     /** Wall clock at {@code nanoTime} 0, so monotonic timestamps become comparable across processes. */
     private static final long BASE_MICROS = System.currentTimeMillis() * 1000 - System.nanoTime() / 1000;
     private static JsonLinesFile out;
+    private static String identity;
     private static boolean opened;
 
     private RunEvents() {
@@ -71,24 +72,20 @@ public final class RunEvents {
         if (out == null) {
             return;
         }
-        out.write(json + ",\"rank\":" + System.getenv(WorkerEnv.RANK).strip() + ",\"attempt\":" + attempt() + "}", true);
-    }
-
-    private static String attempt() {
-        return System.getenv().getOrDefault(WorkerEnv.RESTART_COUNT, "0").strip();
+        out.write(json + identity, true);
     }
 
     private static JsonLinesFile open() {
-        String dir = System.getenv(WorkerEnv.RUN_DIR);
-        String rank = System.getenv(WorkerEnv.RANK);
-        if (dir == null || rank == null) {
+        WorkerContext ctx = WorkerContext.current();
+        if (ctx.standalone()) {
             return null;
         }
+        identity = ",\"rank\":" + ctx.rank() + ",\"attempt\":" + ctx.restartCount() + "}";
         try {
-            Path file = RunLayout.events(Path.of(dir), Integer.parseInt(rank.strip()));
+            Path file = RunLayout.events(ctx.runDir(), ctx.rank());
             return JsonLinesFile.append(file, "events");
         } catch (IOException e) {
-            System.err.println("trainyard: cannot open the events file in " + dir + " (" + e.getMessage() + ")");
+            System.err.println("trainyard: cannot open the events file in " + ctx.runDir() + " (" + e.getMessage() + ")");
             return null;
         }
     }

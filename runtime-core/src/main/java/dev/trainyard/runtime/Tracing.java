@@ -35,6 +35,6 @@ public final class Tracing {
 
     /** This worker's setting, from the launcher ({@value #DEFAULT} when not set). */
     public static int fromEnvironment() {
-        return every(System.getenv().getOrDefault(WorkerEnv.TRACE, DEFAULT));
+        return every(WorkerContext.current().startup().trace());
     }
 }

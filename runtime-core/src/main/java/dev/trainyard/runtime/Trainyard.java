@@ -22,7 +22,7 @@ public final class Trainyard {
     }
 
     public static ProcessGroup init() {
-        return init(System.getenv());
+        return init(WorkerContext.current());
     }
 
     public static ProcessGroup init(Map<String, String> env) {
@@ -35,7 +35,7 @@ public final class Trainyard {
 
     /** As {@link #init()}, with the communicator's options adjusted (chunk size, transport, timeouts). */
     public static ProcessGroup init(UnaryOperator<CommunicatorOptions> tune) {
-        return init(WorkerContext.fromEnvironment(System.getenv()), tune);
+        return init(WorkerContext.current(), tune);
     }
 
     public static ProcessGroup init(WorkerContext ctx, UnaryOperator<CommunicatorOptions> tune) {

@@ -7,42 +7,42 @@ import java.util.Map;
  * the job. The torchrun-compatible names come first; the rest are Trainyard's own.
  */
 public final class WorkerEnv {
-    public static final String RANK = "RANK";
-    public static final String LOCAL_RANK = "LOCAL_RANK";
-    public static final String WORLD_SIZE = "WORLD_SIZE";
-    public static final String LOCAL_WORLD_SIZE = "LOCAL_WORLD_SIZE";
-    public static final String NODE_RANK = "NODE_RANK";
-    public static final String MASTER_ADDR = "MASTER_ADDR";
-    public static final String MASTER_PORT = "MASTER_PORT";
-    public static final String CUDA_VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES";
+    static final String RANK = "RANK";
+    static final String LOCAL_RANK = "LOCAL_RANK";
+    static final String WORLD_SIZE = "WORLD_SIZE";
+    static final String LOCAL_WORLD_SIZE = "LOCAL_WORLD_SIZE";
+    static final String NODE_RANK = "NODE_RANK";
+    static final String MASTER_ADDR = "MASTER_ADDR";
+    static final String MASTER_PORT = "MASTER_PORT";
+    static final String CUDA_VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES";
 
-    public static final String RESTART_COUNT = "TRAINYARD_RESTART_COUNT";
+    static final String RESTART_COUNT = "TRAINYARD_RESTART_COUNT";
     /** The job token; only ever passed through the environment, never on a command line. */
-    public static final String TOKEN = "TRAINYARD_TOKEN";
+    static final String TOKEN = "TRAINYARD_TOKEN";
     /** Address this worker's data plane listens on and advertises to its peers. */
-    public static final String BIND = "TRAINYARD_BIND";
-    public static final String RUN_DIR = "TRAINYARD_RUN_DIR";
-    public static final String BACKEND = "TRAINYARD_BACKEND";
+    static final String BIND = "TRAINYARD_BIND";
+    static final String RUN_DIR = "TRAINYARD_RUN_DIR";
+    static final String BACKEND = "TRAINYARD_BACKEND";
     /** How long rendezvous waits (store and peer connection), e.g. {@code 5m}. */
-    public static final String RENDEZVOUS_TIMEOUT = "TRAINYARD_RENDEZVOUS_TIMEOUT";
+    static final String RENDEZVOUS_TIMEOUT = "TRAINYARD_RENDEZVOUS_TIMEOUT";
     /** Per-collective timeout, e.g. {@code 5m}. */
-    public static final String COLLECTIVE_TIMEOUT = "TRAINYARD_COLLECTIVE_TIMEOUT";
+    static final String COLLECTIVE_TIMEOUT = "TRAINYARD_COLLECTIVE_TIMEOUT";
     /** Store key prefix of this rendezvous generation, so a restarted group never sees stale keys. */
-    public static final String STORE_PREFIX = "TRAINYARD_STORE_PREFIX";
+    static final String STORE_PREFIX = "TRAINYARD_STORE_PREFIX";
     /** PEM certificate, PKCS#8 key and CA of mutual TLS between nodes (all three, or none for plaintext). */
-    public static final String TLS_CERT = "TRAINYARD_TLS_CERT";
-    public static final String TLS_KEY = "TRAINYARD_TLS_KEY";
-    public static final String TLS_CA = "TRAINYARD_TLS_CA";
+    static final String TLS_CERT = "TRAINYARD_TLS_CERT";
+    static final String TLS_KEY = "TRAINYARD_TLS_KEY";
+    static final String TLS_CA = "TRAINYARD_TLS_CA";
     /** {@code first}: run preflight before the user's main; {@code only}: run it and exit; absent or {@code off}: skip it. */
-    public static final String PREFLIGHT = "TRAINYARD_PREFLIGHT";
+    static final String PREFLIGHT = "TRAINYARD_PREFLIGHT";
     /** Free bytes preflight requires in the run directory. */
-    public static final String MIN_FREE_DISK = "TRAINYARD_MIN_FREE_DISK";
+    static final String MIN_FREE_DISK = "TRAINYARD_MIN_FREE_DISK";
     /** Which steps the timeline records: off, full or every:K ({@link Tracing}). */
-    public static final String TRACE = "TRAINYARD_TRACE";
+    static final String TRACE = "TRAINYARD_TRACE";
     /** What carries tensor frames between CPU workers ({@code shared-memory}, {@code tcp}, {@code grpc-stream}). */
-    public static final String TRANSPORT = "TRAINYARD_TRANSPORT";
+    static final String TRANSPORT = "TRAINYARD_TRANSPORT";
     /** Pid of the launcher; the worker exits on its own when that process is gone. */
-    public static final String LAUNCHER_PID = "TRAINYARD_LAUNCHER_PID";
+    static final String LAUNCHER_PID = "TRAINYARD_LAUNCHER_PID";
 
     /**
      * glibc malloc settings the launcher gives workers unless the user set them. libtorch allocates

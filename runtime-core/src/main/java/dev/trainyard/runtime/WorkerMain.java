@@ -4,7 +4,6 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.management.ManagementFactory;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import dev.trainyard.runtime.preflight.Preflight;
@@ -31,23 +30,27 @@ public final class WorkerMain {
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
-        String pid = System.getenv(WorkerEnv.LAUNCHER_PID);
-        if (pid != null) {
-            LauncherWatch.start(Long.parseLong(pid.strip()));
+        WorkerContext ctx;
+        try {
+            ctx = WorkerContext.current();
+        } catch (IllegalStateException e) {
+            System.err.println("trainyard worker: " + e.getMessage());
+            System.exit(2);
+            return;
         }
+        ctx.launcherPid().ifPresent(LauncherWatch::start);
         Runtime.getRuntime().addShutdownHook(new Thread(
                 () -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroy), "trainyard-stop-children"));
         // JVM start to here: process spawn, JVM boot and class loading, for the report's time to first step
         long jvmStartMicros = ManagementFactory.getRuntimeMXBean().getStartTime() * 1000;
         RunEvents.spanMicros("jvm_start", jvmStartMicros, (RunEvents.micros(System.nanoTime()) - jvmStartMicros) / 1e6);
         List<String> programArgs = Arrays.asList(args).subList(1, args.length);
-        String preflight = System.getenv().getOrDefault(WorkerEnv.PREFLIGHT, "off");
-        if (!preflight.equals("off")) {
-            long minFree = Long.parseLong(System.getenv().getOrDefault(WorkerEnv.MIN_FREE_DISK, "0"));
+        PreflightMode preflight = ctx.startup().preflight();
+        if (preflight != PreflightMode.OFF) {
             long t0 = System.nanoTime();
-            boolean ok = new Preflight(WorkerContext.fromEnvironment(System.getenv()), args[0], programArgs, minFree).run(System.out);
+            boolean ok = new Preflight(ctx, args[0], programArgs, ctx.startup().minFreeDisk()).run(System.out);
             RunEvents.span("preflight", t0, System.nanoTime());
-            if (!ok || preflight.equals("only")) {
+            if (!ok || preflight == PreflightMode.ONLY) {
                 System.out.flush();
                 System.exit(ok ? 0 : Preflight.FAILED);
             }
@@ -58,7 +61,7 @@ public final class WorkerMain {
         } catch (InvocationTargetException e) {
             System.err.print("trainyard worker: " + args[0] + ".main failed: ");
             e.getCause().printStackTrace();
-            recordError(args[0], e.getCause());
+            recordError(ctx, args[0], e.getCause());
             status = 1;
         } catch (ReflectiveOperationException e) {
             System.err.println("trainyard worker: cannot run " + args[0] + ": " + e);
@@ -69,11 +72,9 @@ public final class WorkerMain {
     }
 
     /** Leaves the stack trace where the launcher reports it from (only under the launcher). */
-    private static void recordError(String mainClass, Throwable error) {
-        String runDir = System.getenv(WorkerEnv.RUN_DIR);
-        String rank = System.getenv(WorkerEnv.RANK);
-        if (runDir != null && rank != null) {
-            ErrorFile.write(ErrorFile.of(Path.of(runDir), Integer.parseInt(rank.strip())), mainClass + ".main failed on rank " + rank.strip() + ":", error);
+    private static void recordError(WorkerContext ctx, String mainClass, Throwable error) {
+        if (!ctx.standalone()) {
+            ErrorFile.write(ErrorFile.of(ctx.runDir(), ctx.rank()), mainClass + ".main failed on rank " + ctx.rank() + ":", error);
         }
     }
 

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.trainyard.collectives.ReduceOp;
 import dev.trainyard.collectives.Transport;
+import java.lang.reflect.Field;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -44,6 +46,63 @@ class WorkerContextTest {
         assertEquals(Optional.of(42L), c.launcherPid());
         assertEquals(Backend.GRPC, c.backend());
         assertEquals(Transport.SHARED_MEMORY, c.communicatorOptions().transport(), "shared memory on one host unless the launcher says otherwise");
+    }
+
+    /**
+     * Every variable the launcher can set, none at its default. The TLS files are left out: the
+     * PEM files must exist and parse (TlsTest carries them to workers end to end).
+     */
+    private static Map<String, String> everyVariable() {
+        Map<String, String> env = launched();
+        env.put("TRAINYARD_BIND", "10.0.0.7");
+        env.put("TRAINYARD_RUN_DIR", "/runs/r1");
+        env.put("TRAINYARD_BACKEND", "nccl");
+        env.put("TRAINYARD_RENDEZVOUS_TIMEOUT", "30000ms"); // as Durations.format writes them
+        env.put("TRAINYARD_COLLECTIVE_TIMEOUT", "90000ms");
+        env.put("TRAINYARD_STORE_PREFIX", "g3/");
+        env.put("TRAINYARD_TRANSPORT", "tcp");
+        env.put("TRAINYARD_PREFLIGHT", "first");
+        env.put("TRAINYARD_MIN_FREE_DISK", "1048576");
+        env.put("TRAINYARD_TRACE", "every:7");
+        env.put("CUDA_VISIBLE_DEVICES", "5");
+        return env;
+    }
+
+    @Test
+    void whatTheLauncherWritesTheWorkerReadsBack() {
+        Map<String, String> env = everyVariable();
+        WorkerContext c = WorkerContext.fromEnvironment(env);
+        assertEquals(env, c.toEnvironment());
+        assertEquals(c, WorkerContext.fromEnvironment(c.toEnvironment()));
+        assertEquals(new WorkerStartup(PreflightMode.FIRST, 1 << 20, "every:7", Optional.of("5")), c.startup());
+        assertEquals(Backend.NCCL, c.backend());
+        assertEquals(Path.of("/runs/r1"), c.runDir());
+        // a name added to WorkerEnv but left out of the writer or the reader fails here
+        for (Field f : WorkerEnv.class.getDeclaredFields()) {
+            if (f.getType() == String.class && !f.getName().startsWith("TLS_")) {
+                assertTrue(env.containsKey(readName(f)), f.getName() + " is not covered by this round trip");
+            }
+        }
+    }
+
+    private static String readName(Field f) {
+        try {
+            return (String) f.get(null);
+        } catch (IllegalAccessException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void malformedStartupVariablesAreNamed() {
+        Map<String, String> env = everyVariable();
+        env.put("TRAINYARD_PREFLIGHT", "sometimes");
+        assertTrue(assertThrows(IllegalStateException.class, () -> WorkerContext.fromEnvironment(env)).getMessage()
+                .startsWith("environment variable TRAINYARD_PREFLIGHT='sometimes': 'sometimes' is not a preflight mode"));
+        env.put("TRAINYARD_PREFLIGHT", "off");
+        env.put("TRAINYARD_MIN_FREE_DISK", "lots");
+        assertTrue(assertThrows(IllegalStateException.class, () -> WorkerContext.fromEnvironment(env)).getMessage()
+                .startsWith("environment variable TRAINYARD_MIN_FREE_DISK='lots'"));
     }
 
     @Test

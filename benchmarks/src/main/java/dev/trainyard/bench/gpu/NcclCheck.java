@@ -12,7 +12,7 @@ import dev.trainyard.collectives.nccl.NcclProbe;
 import dev.trainyard.collectives.store.InMemoryStore;
 import dev.trainyard.runtime.ProcessGroup;
 import dev.trainyard.runtime.Trainyard;
-import dev.trainyard.runtime.WorkerEnv;
+import dev.trainyard.runtime.WorkerContext;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -51,7 +51,7 @@ public final class NcclCheck {
         }
         NcclCheck check = new NcclCheck();
         long t0 = System.nanoTime();
-        boolean underLauncher = System.getenv(WorkerEnv.RANK) != null;
+        boolean underLauncher = !WorkerContext.current().standalone();
         ProcessGroup pg = underLauncher ? Trainyard.init() : null;
         Communicator comm = underLauncher ? pg.communicator()
                 : NcclCommunicator.connect(new InMemoryStore(Duration.ofMinutes(1)), 0, 1, 0, Duration.ofMinutes(1),
