@@ -1,5 +1,6 @@
 package dev.trainyard.bench;
 
+import dev.trainyard.launcher.LogFormat;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -22,7 +23,9 @@ final class WorkerProcesses {
     /** {@code java -cp <this JVM's classpath> mainClass args...} */
     static List<String> java(String mainClass, List<String> args) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"), mainClass));
+        List<String> cmd = new ArrayList<>(List.of(java));
+        cmd.addAll(LogFormat.workerJvmOptions()); // log lines as under the launcher
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
         cmd.addAll(args);
         return cmd;
     }

@@ -22,14 +22,13 @@ final class AttemptLog {
     private long[][] energyAtStart;
     private final String[] energyNote = new String[1];
 
-    AttemptLog(Path runDir, int node, int worldSize) {
-        this.file = file(runDir, node);
+    private final Console console;
+
+    AttemptLog(Path runDir, int node, int worldSize, Console console) {
+        this.console = console;
+        this.file = RunLayout.attempts(runDir, node);
         this.node = node;
         this.worldSize = worldSize;
-    }
-
-    static Path file(Path runDir, int node) {
-        return RunLayout.attempts(runDir, node);
     }
 
     /** Attempts recorded before this launch (a run continued with {@code --resume}); 0 for a new run. */
@@ -67,7 +66,7 @@ final class AttemptLog {
         try {
             Files.writeString(file, a + System.lineSeparator(), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException e) {
-            Launcher.say("cannot record the attempt in " + file + " (" + e.getMessage() + "); the run report will lack it");
+            console.say("cannot record the attempt in " + file + " (" + e.getMessage() + "); the run report will lack it");
         }
     }
 }

@@ -23,8 +23,11 @@ final class JobRendezvous {
     private final long[] lastBeat;
     private final long[] lastChangeNanos;
 
-    JobRendezvous(Store store, LaunchPlan plan, int generation) {
+    private final Clock clock;
+
+    JobRendezvous(Store store, LaunchPlan plan, int generation, Clock clock) {
         this.store = store;
+        this.clock = clock;
         this.plan = plan;
         this.prefix = "gen/" + generation + "/";
         this.lastBeat = new long[plan.nnodes()];
@@ -67,7 +70,7 @@ final class JobRendezvous {
                         + plan.maxRestarts() + "; give every node the same values");
             }
         }
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
         java.util.Arrays.fill(lastChangeNanos, now);
         return most;
     }
@@ -79,7 +82,7 @@ final class JobRendezvous {
     /** Nodes whose heartbeat has not moved for {@code after} (checked by node 0). */
     List<Integer> silentNodes(Duration after) {
         List<Integer> silent = new ArrayList<>();
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
         for (int n = 0; n < plan.nnodes(); n++) {
             if (n == plan.nodeRank()) {
                 continue;
@@ -131,8 +134,8 @@ final class JobRendezvous {
      * but not for nodes that have gone silent (cut off or dead): they cannot read it anyway.
      */
     void awaitAllLeft(Duration timeout, Duration silentAfter) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
+        long deadline = clock.nanoTime() + timeout.toNanos();
+        while (clock.nanoTime() < deadline) {
             List<Integer> waiting = new ArrayList<>();
             for (int n = 0; n < plan.nnodes(); n++) {
                 if (!store.check(List.of(prefix + "left/" + n))) {
@@ -142,7 +145,7 @@ final class JobRendezvous {
             if (waiting.isEmpty() || silentNodes(silentAfter).containsAll(waiting)) {
                 return;
             }
-            Launcher.sleep(Duration.ofMillis(100));
+            clock.sleep(Duration.ofMillis(100));
         }
     }
 

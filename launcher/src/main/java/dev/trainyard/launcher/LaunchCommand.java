@@ -100,7 +100,7 @@ class LaunchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        return new Launcher(plan()).run();
+        return new Launcher(plan(), Console.standard(), Clock.system()).run();
     }
 
     /** Checks every input and fills the defaults; a problem becomes one {@link UsageException} line. */

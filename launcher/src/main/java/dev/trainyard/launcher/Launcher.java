@@ -55,13 +55,18 @@ final class Launcher {
     private boolean signalled;
     private boolean finished;
 
-    Launcher(LaunchPlan plan) {
+    private final Console console;
+    private final Clock clock;
+
+    Launcher(LaunchPlan plan, Console console, Clock clock) {
         this.plan = plan;
+        this.console = console;
+        this.clock = clock;
     }
 
     int run() {
         try {
-            RunDirectory.prepare(plan.runDir());
+            RunDirectory.prepare(plan.runDir(), console);
         } catch (IOException e) {
             say("cannot create the run directory " + plan.runDir() + ": " + e.getMessage() + "; choose another with --run-dir");
             return 2;
@@ -71,7 +76,7 @@ final class Launcher {
                 + "; " + plan.worldSize() + " workers (" + plan.nnodes() + " node(s) x " + plan.nprocPerNode()
                 + "); logs in " + plan.runDir());
         if (plan.nnodes() > 1 && !plan.security().encrypted()) {
-            say("warning: no TLS between the " + plan.nnodes() + " nodes: gradients, parameters and the store's contents cross"
+            console.warn("no TLS between the " + plan.nnodes() + " nodes: gradients, parameters and the store's contents cross"
                     + " the network in clear (the job token does not: connections prove it without sending it);"
                     + " give --tls-cert, --tls-key and --tls-ca to encrypt them");
         }
@@ -122,7 +127,7 @@ final class Launcher {
 
     /** The generations, with this node's progress line (and metrics endpoint) running across all of them. */
     private int runJob(Store store, int port) {
-        AttemptLog attempts = new AttemptLog(plan.runDir(), plan.nodeRank(), plan.worldSize());
+        AttemptLog attempts = new AttemptLog(plan.runDir(), plan.nodeRank(), plan.worldSize(), console);
         int earlier;
         try {
             earlier = attempts.recorded();
@@ -132,7 +137,7 @@ final class Launcher {
         }
         int[] attempt = {earlier + 1};
         try (Progress progress = plan.preflight() == PreflightMode.ONLY ? null
-                     : new Progress(plan.runDir(), plan.globalRank(0), plan.nprocPerNode()).start();
+                     : new Progress(plan.runDir(), plan.globalRank(0), plan.nprocPerNode(), console).start();
              MetricsEndpoint metrics = progress == null || plan.metricsPort().isEmpty() ? null
                      : MetricsEndpoint.start(plan.bind(), plan.metricsPort().get(), progress, () -> attempt[0])) {
             if (metrics != null) {
@@ -148,7 +153,7 @@ final class Launcher {
      */
     private int runGenerations(Store store, int port, AttemptLog attempts, int earlier, int[] attempt) {
         for (int generation = 0; ; generation++) {
-            JobRendezvous rdzv = new JobRendezvous(store, plan, generation);
+            JobRendezvous rdzv = new JobRendezvous(store, plan, generation, clock);
             int jobEarlier;
             try {
                 jobEarlier = rdzv.join(earlier);
@@ -250,7 +255,7 @@ final class Launcher {
                     throw storeLost("supervising for " + STORE_LOST_AFTER.toSeconds() + " s at", e);
                 }
             }
-            sleep(TICK);
+            clock.sleep(TICK);
         }
     }
 
@@ -314,7 +319,7 @@ final class Launcher {
 
     /** Every node writes the report of what its run directory holds; the summary goes to the console. */
     private void report() {
-        if (plan.preflight() == PreflightMode.ONLY || !Files.exists(AttemptLog.file(plan.runDir(), plan.nodeRank()))) {
+        if (plan.preflight() == PreflightMode.ONLY || !Files.exists(RunLayout.attempts(plan.runDir(), plan.nodeRank()))) {
             return; // a preflight, or no worker ever started: nothing to report
         }
         try {
@@ -365,7 +370,7 @@ final class Launcher {
                             + "; start node 0's launcher, check --master-addr/--master-port, the firewall and --token-file", e);
                 }
             }
-            sleep(Duration.ofMillis(500));
+            clock.sleep(Duration.ofMillis(500));
         }
     }
 
@@ -437,16 +442,7 @@ final class Launcher {
         }
     }
 
-    static void say(String line) {
-        System.err.println("trainyard: " + line);
-    }
-
-    static void sleep(Duration d) {
-        try {
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LaunchFailedException("interrupted", e);
-        }
+    private void say(String line) {
+        console.say(line);
     }
 }

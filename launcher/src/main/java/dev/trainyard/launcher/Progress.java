@@ -51,7 +51,10 @@ final class Progress implements AutoCloseable {
     private volatile double slowestRank = Double.NaN;
     private volatile double slowestPct = Double.NaN;
 
-    Progress(Path runDir, int firstRank, int ranks) {
+    private final Console console;
+
+    Progress(Path runDir, int firstRank, int ranks, Console console) {
+        this.console = console;
         this.runDir = runDir;
         this.firstRank = firstRank;
         this.ranks = ranks;
@@ -196,7 +199,7 @@ final class Progress implements AutoCloseable {
             accuracy = String.format(Locale.ROOT, "%.3f", e.get("value").getAsDouble()) + (synthetic ? " on synthetic data" : "");
         } else if (kind.equals("dataset") && e.has("synthetic") && e.get("synthetic").getAsBoolean() && !synthetic) {
             synthetic = true;
-            System.err.println("trainyard: the job trains on SYNTHETIC data (" + e.get("name").getAsString()
+            console.say("the job trains on SYNTHETIC data (" + e.get("name").getAsString()
                     + "): its accuracy says nothing about real data");
         }
     }

@@ -1,5 +1,6 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.runtime.RunLayout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,12 +30,12 @@ final class RunDirectory {
 
     /** The first file of this node's earlier run in {@code dir}, if there is one. */
     static Optional<Path> earlierRun(Path dir, int nodeRank, int firstRank, int ranks) {
-        Path attempts = AttemptLog.file(dir, nodeRank);
+        Path attempts = RunLayout.attempts(dir, nodeRank);
         if (Files.exists(attempts)) {
             return Optional.of(attempts);
         }
         for (int r = firstRank; r < firstRank + ranks; r++) {
-            Path log = WorkerGroup.logOf(dir, r);
+            Path log = RunLayout.log(dir, r);
             if (Files.exists(log)) {
                 return Optional.of(log);
             }
@@ -43,7 +44,7 @@ final class RunDirectory {
     }
 
     /** Creates {@code dir} owner-only, or says once when an existing one lets other users read it. */
-    static void prepare(Path dir) throws IOException {
+    static void prepare(Path dir, Console console) throws IOException {
         if (!Files.isDirectory(dir)) {
             Path parent = dir.toAbsolutePath().getParent();
             if (parent != null) {
@@ -54,7 +55,7 @@ final class RunDirectory {
         }
         Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir);
         if (mode.contains(PosixFilePermission.GROUP_EXECUTE) || mode.contains(PosixFilePermission.OTHERS_EXECUTE)) {
-            Launcher.say("warning: the run directory " + dir + " is open to other users (" + PosixFilePermissions.toString(mode)
+            console.warn("the run directory " + dir + " is open to other users (" + PosixFilePermissions.toString(mode)
                     + "): they can read its logs, metrics and checkpoints; run: chmod 700 " + dir);
         }
     }

@@ -15,6 +15,7 @@ public final class TrainyardCli implements Runnable {
     }
 
     public static void main(String[] args) {
+        LogFormat.applyHere();
         System.exit(execute(args));
     }
 

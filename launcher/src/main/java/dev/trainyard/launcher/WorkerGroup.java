@@ -37,11 +37,6 @@ final class WorkerGroup {
     private WorkerGroup() {
     }
 
-    /** {@code RUN_DIR/rank-N.log}: the worker's output, every attempt appended. */
-    static Path logOf(Path runDir, int rank) {
-        return RunLayout.log(runDir, rank);
-    }
-
     /**
      * @param restart the workers' restart count: earlier attempts of the run, including those of
      *                launches it was resumed from
@@ -59,11 +54,12 @@ final class WorkerGroup {
                 Files.deleteIfExists(ErrorFile.of(plan.runDir(), rank)); // an earlier attempt's error is not this one's
                 List<String> cmd = new ArrayList<>(ProcessTree.sessionLeaderPrefix());
                 cmd.add(java);
+                cmd.addAll(LogFormat.workerJvmOptions());
                 cmd.addAll(plan.jvmOpts());
                 cmd.addAll(List.of("-cp", String.join(File.pathSeparator, cp), WorkerMain.class.getName(), plan.entry().mainClass()));
                 cmd.addAll(plan.workerArgs());
                 Worker w = Worker.start(rank, cmd, environment(plan, local, restart, preflight, storePort, storePrefix),
-                        logOf(plan.runDir(), rank), "=== trainyard: rank " + rank + ", attempt " + (restart + 1) + " ===", console);
+                        RunLayout.log(plan.runDir(), rank), "=== trainyard: rank " + rank + ", attempt " + (restart + 1) + " ===", console);
                 group.add(w);
             }
         } catch (IOException e) {

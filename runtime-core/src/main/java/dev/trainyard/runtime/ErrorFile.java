@@ -1,5 +1,7 @@
 package dev.trainyard.runtime;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -17,6 +19,7 @@ import java.util.Optional;
  * Like torchelastic's error file; written atomically so the launcher never reads half of one.
  */
 public final class ErrorFile {
+    private static final Logger LOG = LoggerFactory.getLogger(ErrorFile.class);
     private ErrorFile() {
     }
 
@@ -33,7 +36,7 @@ public final class ErrorFile {
             Files.writeString(tmp, text.toString(), StandardCharsets.UTF_8);
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
-            System.err.println("trainyard worker: cannot write " + file + " (" + e.getMessage() + "); the stack trace is above");
+            LOG.error("cannot write {} ({}); the stack trace is above", file, e.getMessage());
         }
     }
 

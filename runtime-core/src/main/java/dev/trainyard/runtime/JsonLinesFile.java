@@ -1,5 +1,7 @@
 package dev.trainyard.runtime;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,6 +18,7 @@ import java.nio.file.StandardOpenOption;
  * data blocks, so it usually still fits on the disk that just filled up.
  */
 public final class JsonLinesFile implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(JsonLinesFile.class);
     public static final String INCOMPLETE_SUFFIX = ".incomplete";
     private final Path path;
     private final String what;
@@ -70,7 +73,7 @@ public final class JsonLinesFile implements AutoCloseable {
     private void giveUp(IOException e) {
         BufferedWriter broken = out;
         out = null;
-        System.err.println("trainyard: cannot append to the " + what + " file " + path + ": " + IoErrors.describe(e)
+        LOG.warn("cannot append to the " + what + " file " + path + ": " + IoErrors.describe(e)
                 + "; training goes on without it, and the run report marks it incomplete. Free space there (or point"
                 + " --run-dir at a larger disk) for the next run");
         try {

@@ -1,5 +1,7 @@
 package dev.trainyard.runtime;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.time.Instant;
 import java.util.Optional;
 
@@ -10,6 +12,7 @@ import java.util.Optional;
  * time (read when the watch starts: a launcher already gone by then is caught at the first check).
  */
 public final class LauncherWatch {
+    private static final Logger LOG = LoggerFactory.getLogger(LauncherWatch.class);
     static final long POLL_MILLIS = 500;
     /** Exit status of a worker that outlived its launcher. */
     public static final int ORPHANED_EXIT_CODE = 70;
@@ -29,7 +32,7 @@ public final class LauncherWatch {
                     return;
                 }
             }
-            System.err.println("trainyard worker: launcher (pid " + launcherPid + ") is gone; stopping this worker and its children");
+            LOG.error("launcher (pid {}) is gone; stopping this worker and its children", launcherPid);
             ProcessHandle.current().descendants().forEach(ProcessHandle::destroyForcibly);
             // halt, not exit: shutdown hooks of a stuck program could keep an orphan alive.
             Runtime.getRuntime().halt(ORPHANED_EXIT_CODE);

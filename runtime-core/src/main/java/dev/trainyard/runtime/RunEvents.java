@@ -1,5 +1,7 @@
 package dev.trainyard.runtime;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +15,7 @@ import java.util.Locale;
  * launcher (a standalone {@link WorkerContext}) nothing is written.
  */
 public final class RunEvents {
+    private static final Logger LOG = LoggerFactory.getLogger(RunEvents.class);
     /** Wall clock at {@code nanoTime} 0, so monotonic timestamps become comparable across processes. */
     private static final long BASE_MICROS = System.currentTimeMillis() * 1000 - System.nanoTime() / 1000;
     private static JsonLinesFile out;
@@ -85,7 +88,7 @@ public final class RunEvents {
             Path file = RunLayout.events(ctx.runDir(), ctx.rank());
             return JsonLinesFile.append(file, "events");
         } catch (IOException e) {
-            System.err.println("trainyard: cannot open the events file in " + ctx.runDir() + " (" + e.getMessage() + ")");
+            LOG.warn("cannot open the events file in {} ({})", ctx.runDir(), e.getMessage());
             return null;
         }
     }

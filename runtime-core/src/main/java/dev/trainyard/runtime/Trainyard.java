@@ -1,5 +1,7 @@
 package dev.trainyard.runtime;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import dev.trainyard.collectives.Communicator;
 import dev.trainyard.collectives.CommunicatorOptions;
 import dev.trainyard.collectives.grpc.GrpcCommunicator;
@@ -18,6 +20,7 @@ import java.util.function.UnaryOperator;
  * on its own it is a world of 1, so the same program runs both ways.
  */
 public final class Trainyard {
+    private static final Logger LOG = LoggerFactory.getLogger(Trainyard.class);
     private Trainyard() {
     }
 
@@ -53,7 +56,7 @@ public final class Trainyard {
             BackendSelection.Choice choice = BackendSelection.choose(ctx.backend(), ctx.security().encrypted(), ctx.rank(),
                     ctx.worldSize(), store, ctx.rendezvousTimeout(), ctx.backend() == Backend.GRPC ? null : NcclProbe.local());
             if (ctx.rank() == 0) {
-                System.err.println("trainyard: " + choice.why()); // one line per job, in rank 0's log
+                LOG.info(choice.why()); // one line per job, in rank 0's log
             }
             Communicator communicator = choice.backend() == Backend.NCCL
                     // the launcher pins one GPU per worker (CUDA_VISIBLE_DEVICES), so it is device 0 here

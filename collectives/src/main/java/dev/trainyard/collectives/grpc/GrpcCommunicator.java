@@ -1,5 +1,7 @@
 package dev.trainyard.collectives.grpc;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import dev.trainyard.collectives.GrpcServers;
 import dev.trainyard.collectives.Keepalive;
 import com.google.common.util.concurrent.ListenableFuture;
@@ -61,7 +63,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * told so they fail within milliseconds rather than at their own timeout.
  */
 public final class GrpcCommunicator implements Communicator, LinkEvents, CollectiveContext {
-    private static final System.Logger LOG = System.getLogger(GrpcCommunicator.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(GrpcCommunicator.class);
     private static final Duration NOTICE_DEADLINE = Duration.ofSeconds(2);
     private static final boolean HOST_ALL_REDUCE = !"false".equals(System.getProperty("trainyard.hostAllReduce"));
 
@@ -172,7 +174,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
                     options.connectTimeout());
             hostRounds = segment == null ? null : new HostRounds(segment, rank, size, links, oversubscribed);
         }
-        LOG.log(System.Logger.Level.INFO, "rank {0}: frames to {1} of {2} peers through shared memory, the others through {3}", rank,
+        LOG.info("rank {}: frames to {} of {} peers through shared memory, the others through {}", rank,
                 sharedMemoryPeers, size - 1, tcp ? "TCP" : "gRPC streams");
     }
 
@@ -506,7 +508,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             }
             failure = e;
         }
-        LOG.log(System.Logger.Level.WARNING, "rank {0}: communicator failed: {1}", rank, e.getMessage());
+        LOG.warn("rank {}: communicator failed: {}", rank, e.getMessage());
         if (hostRounds != null) {
             hostRounds.segment().poison(rank);
         }

@@ -1,5 +1,7 @@
 package dev.trainyard.collectives.grpc;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import dev.trainyard.collectives.PeerFailureException;
 import dev.trainyard.collectives.SharedMemoryFiles;
 import dev.trainyard.collectives.security.JobToken;
@@ -26,7 +28,7 @@ import java.util.List;
  * launcher ({@link SharedMemoryFiles#removeLeftovers}).
  */
 final class SharedMemoryLinks {
-    private static final System.Logger LOG = System.getLogger(SharedMemoryLinks.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(SharedMemoryLinks.class);
     private static final String OK = "ok";
 
     private SharedMemoryLinks() {
@@ -57,7 +59,7 @@ final class SharedMemoryLinks {
                         created[p] = file;
                         offer = file + " " + hex.formatHex(nonce) + " " + network;
                     } catch (IOException | RuntimeException e) {
-                        LOG.log(System.Logger.Level.INFO, "rank {0}: no shared-memory ring for rank {1}: {2}", rank, p, e.toString());
+                        LOG.info("rank {}: no shared-memory ring for rank {}: {}", rank, p, e.toString());
                     }
                 }
                 store.setString(offerKey(rank, p), offer);
@@ -153,7 +155,7 @@ final class SharedMemoryLinks {
                 String theirs = p == rank ? verdict : awaitKey(store, hostVerdictKey(p), rank, p, timeout);
                 if (!theirs.equals(OK)) {
                     everyone = false;
-                    LOG.log(System.Logger.Level.INFO, "rank {0}: no host-wide segment, rank {1} says: {2}", rank, p, theirs);
+                    LOG.info("rank {}: no host-wide segment, rank {} says: {}", rank, p, theirs);
                 }
             }
             return everyone ? segment : null;

@@ -1,5 +1,7 @@
 package dev.trainyard.collectives.security;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -18,7 +20,7 @@ public final class RejectionLog {
     static final long WINDOW_NANOS = TimeUnit.MINUTES.toNanos(1);
     /** Sources remembered at once; past that, windows that ended are forgotten (their counts were logged or are lost). */
     static final int MAX_SOURCES = 4096;
-    private static final System.Logger LOG = System.getLogger(RejectionLog.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(RejectionLog.class);
 
     private final String where;
     private final LongSupplier nanoClock;
@@ -67,7 +69,7 @@ public final class RejectionLog {
         }
         String line = where + ": refused " + what + " from " + source + ": " + why
                 + (earlier > 0 ? " (and " + earlier + " more from there in the minute before; one line per source per minute)" : "");
-        LOG.log(System.Logger.Level.WARNING, line);
+        LOG.warn(line);
         return line;
     }
 

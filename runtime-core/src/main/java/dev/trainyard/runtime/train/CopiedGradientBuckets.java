@@ -1,5 +1,7 @@
 package dev.trainyard.runtime.train;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -23,6 +25,7 @@ import java.nio.FloatBuffer;
  * bucket is staged through a host copy, and the first launch says so once.
  */
 final class CopiedGradientBuckets implements GradientBuckets {
+    private static final Logger LOG = LoggerFactory.getLogger(CopiedGradientBuckets.class);
     private final BucketPlan plan;
     private final Communicator comm;
     private final DeviceCollectives device;
@@ -106,8 +109,7 @@ final class CopiedGradientBuckets implements GradientBuckets {
         }
         if (!saidStaging) {
             saidStaging = true;
-            System.err.println("trainyard: gradients on " + flat[i].getDevice() + " are all-reduced through host copies ("
-                    + stagingReason + ")");
+            LOG.info("gradients on {} are all-reduced through host copies ({})", flat[i].getDevice(), stagingReason);
         }
         staged[i] = flat[i].toDevice(Device.cpu(), true);
         ByteBuffer host = staged[i].toByteBuffer(true);

@@ -1,5 +1,7 @@
 package dev.trainyard.runtime.train;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import dev.trainyard.runtime.RunLayout;
 import ai.djl.Device;
 import ai.djl.Model;
@@ -40,6 +42,7 @@ import java.util.Optional;
  * reduces in place ({@link CopiedGradientBuckets}).
  */
 public class DistributedTrainer extends Trainer {
+    private static final Logger LOG = LoggerFactory.getLogger(DistributedTrainer.class);
     /**
      * A write system call per step cost measurable time at a few thousand steps per second; the
      * progress line refreshes every second, so a quarter second of buffering is invisible there. A
@@ -179,7 +182,7 @@ public class DistributedTrainer extends Trainer {
 
     private void say(String line) {
         if (group.rank() == 0) {
-            System.err.println("trainyard: " + line);
+            LOG.info(line);
         }
     }
 
@@ -389,8 +392,7 @@ public class DistributedTrainer extends Trainer {
         if (options.nonFinite() == NonFinitePolicy.FAIL) {
             throw new IllegalStateException(what + " (policy fail)");
         }
-        System.err.println("trainyard: " + what + "; the step is skipped on every rank (policy skip-step; "
-                + skippedSteps + " skipped so far)");
+        LOG.warn("{}; the step is skipped on every rank (policy skip-step; {} skipped so far)", what, skippedSteps);
         buckets.zeroAll();
     }
 
