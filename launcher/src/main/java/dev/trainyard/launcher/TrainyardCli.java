@@ -1,5 +1,9 @@
 package dev.trainyard.launcher;
 
+import dev.trainyard.launcher.cli.LaunchCommand;
+import dev.trainyard.launcher.cli.PreflightCommand;
+import dev.trainyard.launcher.cli.ReportCommand;
+
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

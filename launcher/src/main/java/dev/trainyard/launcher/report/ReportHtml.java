@@ -11,7 +11,7 @@ import java.util.Locale;
  * {@code report.html}: the report as one self-contained page (inline CSS and SVG, no script, no
  * network), so it opens anywhere a run directory is copied to.
  */
-final class ReportHtml {
+public final class ReportHtml {
     private final StringBuilder html = new StringBuilder();
 
     private ReportHtml() {

@@ -21,7 +21,7 @@ import java.util.TreeMap;
  * ({@code attempts-node-K.jsonl}). A line cut short by a killed process is skipped, not fatal. {@code incomplete}
  * names the records that stopped early (metrics, events, a rank's log: a full disk left {@code FILE.incomplete} beside them).
  */
-record RunFiles(Path dir, Map<Integer, List<JsonObject>> metrics, Map<Integer, List<JsonObject>> events, List<JsonObject> attempts,
+public record RunFiles(Path dir, Map<Integer, List<JsonObject>> metrics, Map<Integer, List<JsonObject>> events, List<JsonObject> attempts,
                 List<String> incomplete) {
 
     static RunFiles load(Path dir) throws IOException {

@@ -24,7 +24,7 @@ import java.util.Objects;
  * Steps an attempt ran past its successor's resume point were redone: they count as scrap, not
  * as throughput.
  */
-final class RunReport {
+public final class RunReport {
     private static final String[] COMPUTE = {"forward_s", "loss_s", "backward_s", "other_s"};
     /** The phases that tile a step, as the metrics name them. */
     static final String[] PHASES = {"data_wait_s", "forward_s", "loss_s", "backward_s", "other_s", "exposed_comm_s", "optimizer_s"};

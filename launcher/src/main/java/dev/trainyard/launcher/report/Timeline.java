@@ -15,7 +15,7 @@ import java.util.HashSet;
  * launchers' attempts (restarts, failures) are a process of their own. Step details come from the
  * traced steps of the metrics files; spans from the events files.
  */
-final class Timeline {
+public final class Timeline {
     private static final int LAUNCHER_PID = 1_000_000;
     private static final int PHASES = 1;
     private static final int STAGES = 2;

@@ -1,4 +1,6 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.plan;
+
+import dev.trainyard.launcher.UsageException;
 
 import java.io.File;
 import java.io.IOException;
@@ -25,10 +27,10 @@ import java.util.stream.Stream;
  *
  * @param classpath the user's entries (the JAR first, if one was given), added after the launcher's own
  */
-record EntryPoint(String mainClass, List<String> classpath) {
+public record EntryPoint(String mainClass, List<String> classpath) {
     static final String EXAMPLES_RESOURCE = "META-INF/trainyard/examples.properties";
 
-    static EntryPoint resolve(String target, String example, List<String> userClasspath) {
+    public static EntryPoint resolve(String target, String example, List<String> userClasspath) {
         List<String> cp = new ArrayList<>(userClasspath);
         String mainClass;
         if (example != null) {

@@ -1,4 +1,4 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.observe;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -12,11 +12,11 @@ import java.util.ArrayList;
  * also on AMD): a reading at the start and end of an attempt gives its joules. Counters wrap at
  * {@code max_energy_range_uj}; one wrap per attempt is accounted for.
  */
-final class Rapl {
+public final class Rapl {
     private static final Path ROOT = Path.of("/sys/class/powercap");
 
     /** Microjoules per package, or null with {@code why[0]} saying why there are none. */
-    static long[][] read(String[] why) {
+    public static long[][] read(String[] why) {
         if (!Files.isDirectory(ROOT)) {
             why[0] = "no RAPL counters: " + ROOT + " does not exist (not exposed on this machine or VM)";
             return null;
@@ -40,7 +40,7 @@ final class Rapl {
     }
 
     /** Joules between two readings of the same packages. */
-    static double joules(long[][] before, long[][] after) {
+    public static double joules(long[][] before, long[][] after) {
         double uj = 0;
         for (int i = 0; i < before.length; i++) {
             long d = after[i][0] - before[i][0];

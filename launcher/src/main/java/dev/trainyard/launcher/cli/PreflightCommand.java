@@ -1,4 +1,4 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.cli;
 
 import dev.trainyard.runtime.PreflightMode;
 import picocli.CommandLine.Command;
@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "preflight", sortOptions = false, usageHelpAutoWidth = true, mixinStandardHelpOptions = true,
         description = {"Check a job before running it: Java, DJL engine offline, backend, every rank reaching every other, "
                 + "a checked all-reduce, bandwidth per link, free disk, the dataset. Takes the same options as launch."})
-final class PreflightCommand extends LaunchCommand {
+public final class PreflightCommand extends LaunchCommand {
     @Override
     PreflightMode preflight() {
         return PreflightMode.ONLY;

@@ -1,4 +1,6 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.cli;
+
+import dev.trainyard.launcher.UsageException;
 
 import dev.trainyard.runtime.RunLayout;
 import dev.trainyard.launcher.report.RunReports;
@@ -13,7 +15,7 @@ import picocli.CommandLine.Parameters;
 /** {@code trainyard report RUN_DIR [--baseline OTHER_RUN_DIR] [--target-accuracy A]}: (re)generates a run's report. */
 @Command(name = "report", mixinStandardHelpOptions = true, usageHelpAutoWidth = true,
         description = "Write report.json, report.html and timeline.json from a run directory's metrics, events and attempts.")
-final class ReportCommand implements Callable<Integer> {
+public final class ReportCommand implements Callable<Integer> {
     @Parameters(paramLabel = "RUN_DIR", description = "a run directory (--run-dir of the launch)")
     Path runDir;
     @Option(names = "--baseline", paramLabel = "RUN_DIR", description = "another run (e.g. 1 worker) to compute scaling efficiency against")

@@ -1,4 +1,16 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.cli;
+
+import dev.trainyard.launcher.Clock;
+import dev.trainyard.launcher.Console;
+import dev.trainyard.launcher.UsageException;
+import dev.trainyard.launcher.plan.ClusterEnvironment;
+import dev.trainyard.launcher.plan.EntryPoint;
+import dev.trainyard.launcher.plan.GpuInventory;
+import dev.trainyard.launcher.plan.LaunchPlan;
+import dev.trainyard.launcher.plan.PrivateFile;
+import dev.trainyard.launcher.plan.RunDirectory;
+import dev.trainyard.launcher.plan.TokenFile;
+import dev.trainyard.launcher.supervise.Launcher;
 
 import dev.trainyard.runtime.PreflightMode;
 import dev.trainyard.collectives.nccl.NcclAvailability;
@@ -38,7 +50,7 @@ import picocli.CommandLine.Parameters;
         description = {"Start one worker JVM per GPU (or --nproc-per-node CPU workers) on this node, host the "
                 + "rendezvous store on node 0, supervise the workers and tear everything down on failure.",
                 "Worker options after the main class or JAR pass through; after --example NAME put them behind '--'."})
-class LaunchCommand implements Callable<Integer> {
+public class LaunchCommand implements Callable<Integer> {
     @Option(names = "--nproc-per-node", paramLabel = "N", description = "workers on this node (default: visible GPUs, else 1)")
     Integer nprocPerNode;
     @Option(names = "--nnodes", paramLabel = "M", description = "nodes in the job (default 1, or SLURM_NNODES)")

@@ -1,4 +1,8 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.supervise;
+
+import dev.trainyard.launcher.Clock;
+import dev.trainyard.launcher.LaunchFailedException;
+import dev.trainyard.launcher.plan.LaunchPlan;
 
 import dev.trainyard.collectives.store.Store;
 import dev.trainyard.collectives.store.StoreTimeoutException;
@@ -16,7 +20,7 @@ import java.util.Optional;
  * keeps the store up until everybody has read the outcome. Workers of the generation use their
  * own sub-prefix, so a restarted group never sees an earlier attempt's keys.
  */
-final class JobRendezvous {
+public final class JobRendezvous {
     private final Store store;
     private final LaunchPlan plan;
     private final String prefix;

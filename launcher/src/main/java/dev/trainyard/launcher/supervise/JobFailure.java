@@ -1,4 +1,4 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.supervise;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -8,7 +8,7 @@ import java.util.List;
  * The first failure of a generation, as every node's launcher reports it: the exit status to
  * leave with, one summary line and the failed rank's last log lines.
  */
-record JobFailure(int exitCode, String summary, List<String> detail) {
+public record JobFailure(int exitCode, String summary, List<String> detail) {
 
     byte[] encode() {
         StringBuilder sb = new StringBuilder().append(exitCode).append('\n').append(summary.replace('\n', ' '));

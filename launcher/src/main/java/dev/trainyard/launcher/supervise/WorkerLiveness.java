@@ -1,4 +1,4 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.supervise;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,7 +19,7 @@ import java.util.stream.Stream;
  * collective, still wakes that thread. Nothing is written by the worker, and no file is involved (a
  * run directory on NFS would make modification times lie). Linux only; elsewhere it never fires.
  */
-final class WorkerLiveness {
+public final class WorkerLiveness {
     /** The worker's watch thread as Linux names it: the first 15 characters of "trainyard-launcher-watch". */
     static final String WATCH_THREAD = "trainyard-launc";
 

@@ -1,4 +1,4 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.plan;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,9 +14,9 @@ import java.util.stream.Stream;
  * {@code CUDA_VISIBLE_DEVICES} when set (a scheduler's allocation), else one entry per device
  * the NVIDIA driver lists under {@code /proc/driver/nvidia/gpus}.
  */
-record GpuInventory(List<String> deviceIds) {
+public record GpuInventory(List<String> deviceIds) {
 
-    static GpuInventory detect(Map<String, String> env, Path driverDir) {
+    public static GpuInventory detect(Map<String, String> env, Path driverDir) {
         String visible = env.get("CUDA_VISIBLE_DEVICES");
         if (visible != null) {
             String v = visible.strip();
@@ -37,11 +37,11 @@ record GpuInventory(List<String> deviceIds) {
         }
     }
 
-    static GpuInventory detect() {
+    public static GpuInventory detect() {
         return detect(System.getenv(), Path.of("/proc/driver/nvidia/gpus"));
     }
 
-    int count() {
+    public int count() {
         return deviceIds.size();
     }
 }

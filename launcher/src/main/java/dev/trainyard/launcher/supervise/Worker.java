@@ -1,4 +1,4 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.supervise;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -20,7 +20,7 @@ import java.util.function.Consumer;
  * {@code rank-N.log} and to the console as {@code [rank N] ...}, keeping the last lines for the
  * failure report.
  */
-final class Worker {
+public final class Worker {
     static final int TAIL_LINES = 20;
 
     private final int rank;

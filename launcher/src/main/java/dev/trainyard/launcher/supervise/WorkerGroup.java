@@ -1,4 +1,8 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.supervise;
+
+import dev.trainyard.launcher.LogFormat;
+import dev.trainyard.launcher.plan.LaunchPlan;
+import dev.trainyard.launcher.plan.NcclSocketEnv;
 
 import dev.trainyard.runtime.RunLayout;
 import dev.trainyard.runtime.ErrorFile;
@@ -25,7 +29,7 @@ import java.util.function.Consumer;
  * This node's workers of one rendezvous generation: started together, watched for the first
  * failure (in the order the exits happened), stopped together.
  */
-final class WorkerGroup {
+public final class WorkerGroup {
     /** A worker that exited; {@code code} 0 is success. */
     record Exit(Worker worker, int code) {
     }

@@ -1,4 +1,7 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.cli;
+
+import dev.trainyard.launcher.ScriptedWorker;
+import dev.trainyard.launcher.plan.LaunchPlan;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

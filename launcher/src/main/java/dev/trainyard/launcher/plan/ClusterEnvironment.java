@@ -1,4 +1,6 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.plan;
+
+import dev.trainyard.launcher.UsageException;
 
 import java.util.Map;
 import java.util.Optional;
@@ -9,14 +11,14 @@ import java.util.Optional;
  * as master) or a Kubernetes Indexed Job ({@code JOB_COMPLETION_INDEX} as node rank; the master
  * address is the headless-service name of pod 0, given with {@code --master-addr}).
  */
-record ClusterEnvironment(String scheduler, Optional<Integer> nnodes, Optional<Integer> nodeRank,
+public record ClusterEnvironment(String scheduler, Optional<Integer> nnodes, Optional<Integer> nodeRank,
                           Optional<String> masterAddr) {
 
     static ClusterEnvironment none() {
         return new ClusterEnvironment("none", Optional.empty(), Optional.empty(), Optional.empty());
     }
 
-    static ClusterEnvironment detect(Map<String, String> env) {
+    public static ClusterEnvironment detect(Map<String, String> env) {
         if (env.containsKey("SLURM_NNODES") && env.containsKey("SLURM_NODEID")) {
             String nodeList = env.getOrDefault("SLURM_JOB_NODELIST", env.get("SLURM_NODELIST"));
             return new ClusterEnvironment("SLURM",

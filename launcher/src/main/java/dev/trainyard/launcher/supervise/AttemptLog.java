@@ -1,4 +1,7 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.supervise;
+
+import dev.trainyard.launcher.Console;
+import dev.trainyard.launcher.observe.Rapl;
 
 import dev.trainyard.runtime.RunLayout;
 import com.google.gson.JsonObject;
@@ -14,7 +17,7 @@ import java.nio.file.StandardOpenOption;
  * and end, outcome, exit status, the failure's summary and the energy the machine's CPU packages
  * used meanwhile (when RAPL is readable). The run report's scrap and restart figures come from here.
  */
-final class AttemptLog {
+public final class AttemptLog {
     private final Path file;
     private final int node;
     private final int worldSize;

@@ -1,4 +1,6 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.plan;
+
+import dev.trainyard.launcher.Console;
 
 import dev.trainyard.runtime.RunLayout;
 import java.io.IOException;
@@ -22,14 +24,14 @@ import java.util.Set;
  * stay private whatever each file's own mode, without touching the umask that the user's training
  * code writes its own files with.
  */
-final class RunDirectory {
-    static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
+public final class RunDirectory {
+    public static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
 
     private RunDirectory() {
     }
 
     /** The first file of this node's earlier run in {@code dir}, if there is one. */
-    static Optional<Path> earlierRun(Path dir, int nodeRank, int firstRank, int ranks) {
+    public static Optional<Path> earlierRun(Path dir, int nodeRank, int firstRank, int ranks) {
         Path attempts = RunLayout.attempts(dir, nodeRank);
         if (Files.exists(attempts)) {
             return Optional.of(attempts);
@@ -44,7 +46,7 @@ final class RunDirectory {
     }
 
     /** Creates {@code dir} owner-only, or says once when an existing one lets other users read it. */
-    static void prepare(Path dir, Console console) throws IOException {
+    public static void prepare(Path dir, Console console) throws IOException {
         if (!Files.isDirectory(dir)) {
             Path parent = dir.toAbsolutePath().getParent();
             if (parent != null) {

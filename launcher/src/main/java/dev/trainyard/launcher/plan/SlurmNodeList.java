@@ -1,10 +1,12 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.plan;
+
+import dev.trainyard.launcher.UsageException;
 
 /**
  * The first host of a SLURM node list such as {@code gpu[03-06,09],cpu1} (→ {@code gpu03}):
  * node 0 of the job, which hosts the rendezvous store. Zero padding is kept as written.
  */
-final class SlurmNodeList {
+public final class SlurmNodeList {
     private SlurmNodeList() {
     }
 

@@ -1,4 +1,6 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.observe;
+
+import dev.trainyard.launcher.Console;
 
 import dev.trainyard.runtime.RunLayout;
 import com.google.gson.JsonObject;
@@ -20,7 +22,7 @@ import java.util.function.Consumer;
  * reported. On a terminal it rewrites one line; otherwise it prints a line every
  * {@link #PLAIN_EVERY_MILLIS}. Reads only what was appended since the last look.
  */
-final class Progress implements AutoCloseable {
+public final class Progress implements AutoCloseable {
     private static final long TTY_EVERY_MILLIS = 1000;
     private static final long PLAIN_EVERY_MILLIS = 5_000;
     private static final int RECENT = 20;
@@ -53,7 +55,7 @@ final class Progress implements AutoCloseable {
 
     private final Console console;
 
-    Progress(Path runDir, int firstRank, int ranks, Console console) {
+    public Progress(Path runDir, int firstRank, int ranks, Console console) {
         this.console = console;
         this.runDir = runDir;
         this.firstRank = firstRank;
@@ -71,7 +73,7 @@ final class Progress implements AutoCloseable {
         thread.setDaemon(true);
     }
 
-    Progress start() {
+    public Progress start() {
         thread.start();
         return this;
     }

@@ -1,4 +1,6 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.observe;
+
+import dev.trainyard.launcher.LaunchFailedException;
 
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.core.instrument.Gauge;
@@ -16,14 +18,14 @@ import java.util.function.IntSupplier;
  * {@code http://BIND:PORT/metrics} (Micrometer's Prometheus registry, served by the JDK's HTTP
  * server on the launcher's bind address): step, samples/s, ETA, slowest rank and by how much, attempt.
  */
-final class MetricsEndpoint implements AutoCloseable {
+public final class MetricsEndpoint implements AutoCloseable {
     private final HttpServer server;
 
     private MetricsEndpoint(HttpServer server) {
         this.server = server;
     }
 
-    static MetricsEndpoint start(String bind, int port, Progress progress, IntSupplier attempt) {
+    public static MetricsEndpoint start(String bind, int port, Progress progress, IntSupplier attempt) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         gauge(registry, "trainyard.step", "optimizer steps done (the slowest local rank)", progress, Progress::step);
         gauge(registry, "trainyard.samples.per.second", "samples per second of this node's ranks", progress, Progress::samplesPerSecond);
@@ -54,7 +56,7 @@ final class MetricsEndpoint implements AutoCloseable {
         Gauge.builder(name, p, f).description(help).register(r);
     }
 
-    int port() {
+    public int port() {
         return server.getAddress().getPort();
     }
 

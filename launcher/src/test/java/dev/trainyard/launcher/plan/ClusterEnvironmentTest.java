@@ -1,4 +1,7 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.plan;
+
+import dev.trainyard.launcher.UsageException;
+import dev.trainyard.launcher.supervise.ExitStatus;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

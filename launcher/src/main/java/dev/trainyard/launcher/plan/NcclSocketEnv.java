@@ -1,4 +1,4 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.plan;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,7 +14,7 @@ import java.util.Map;
  * listen on, say, a public interface while the job was meant to stay on the cluster network. NCCL's sockets carry no
  * authentication of any kind, so the least the launcher can do is keep them on the network the user chose.
  */
-final class NcclSocketEnv {
+public final class NcclSocketEnv {
     static final String IFNAME = "NCCL_SOCKET_IFNAME";
     static final String FAMILY = "NCCL_SOCKET_FAMILY";
 
@@ -24,7 +24,7 @@ final class NcclSocketEnv {
      * The variables for a node bound to {@code bind}: empty for a wildcard address (any interface is the user's
      * choice then) and for variables the user already set (theirs win).
      */
-    static Map<String, String> forBind(String bind, Map<String, String> inherited) {
+    public static Map<String, String> forBind(String bind, Map<String, String> inherited) {
         Map<String, String> env = new HashMap<>();
         InetAddress address;
         try {

@@ -1,4 +1,4 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.supervise;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * ({@code setsid}), so a signal to its process group also reaches children that were orphaned
  * when the worker died first, which a walk of the live process tree can no longer find.
  */
-final class ProcessTree {
+public final class ProcessTree {
     private static final Path SETSID = Path.of("/usr/bin/setsid");
     private static final Duration KILL_WAIT = Duration.ofSeconds(5);
 

@@ -1,4 +1,6 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.plan;
+
+import dev.trainyard.launcher.UsageException;
 
 import dev.trainyard.collectives.security.JobToken;
 import java.io.IOException;
@@ -10,7 +12,7 @@ import java.nio.file.Path;
  * Reads the shared job secret of a multi-node job. Refuses a file others can read (whoever reads
  * the token can join the job and see its data) and a token too short to resist guessing.
  */
-final class TokenFile {
+public final class TokenFile {
     /** As strong as the token the launcher generates for one node. */
     static final int MIN_BITS = 256;
 
@@ -26,7 +28,7 @@ final class TokenFile {
         return token.length() * (hex ? 4 : 6);
     }
 
-    static JobToken read(Path file) {
+    public static JobToken read(Path file) {
         String fix = "; create it with: head -c 32 /dev/urandom | xxd -p -c 64 > " + file + " && chmod 600 " + file;
         if (!Files.isReadable(file)) {
             throw new UsageException("--token-file " + file + " cannot be read (missing or no permission)" + fix);

@@ -1,4 +1,4 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.observe;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

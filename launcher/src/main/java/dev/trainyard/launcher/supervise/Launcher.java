@@ -1,4 +1,12 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.supervise;
+
+import dev.trainyard.launcher.Clock;
+import dev.trainyard.launcher.Console;
+import dev.trainyard.launcher.LaunchFailedException;
+import dev.trainyard.launcher.observe.MetricsEndpoint;
+import dev.trainyard.launcher.observe.Progress;
+import dev.trainyard.launcher.plan.LaunchPlan;
+import dev.trainyard.launcher.plan.RunDirectory;
 
 import dev.trainyard.runtime.PreflightMode;
 import dev.trainyard.runtime.RunLayout;
@@ -27,7 +35,7 @@ import java.util.function.Consumer;
  * the job succeeds or something fails anywhere, stop them, and restart the whole group while
  * {@code --max-restarts} allows. A stop signal (SIGINT/SIGTERM) takes the workers down with it.
  */
-final class Launcher {
+public final class Launcher {
     private static final Duration TICK = Duration.ofMillis(100);
     /** The launcher's exit status when a frozen worker ended the job: 1, as when a collective times out on one. */
     static final int FROZEN_EXIT_CODE = 1;
@@ -58,13 +66,13 @@ final class Launcher {
     private final Console console;
     private final Clock clock;
 
-    Launcher(LaunchPlan plan, Console console, Clock clock) {
+    public Launcher(LaunchPlan plan, Console console, Clock clock) {
         this.plan = plan;
         this.console = console;
         this.clock = clock;
     }
 
-    int run() {
+    public int run() {
         try {
             RunDirectory.prepare(plan.runDir(), console);
         } catch (IOException e) {

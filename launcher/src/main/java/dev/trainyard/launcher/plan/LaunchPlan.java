@@ -1,4 +1,6 @@
-package dev.trainyard.launcher;
+package dev.trainyard.launcher.plan;
+
+import dev.trainyard.launcher.supervise.Launcher;
 
 import dev.trainyard.runtime.PreflightMode;
 import dev.trainyard.collectives.Transport;
@@ -24,22 +26,22 @@ import java.util.Optional;
  * @param transport         what carries the CPU workers' tensors (shared memory on one host and TCP between hosts by default)
  * @param stallTimeout      how long a worker process may not run at all before the launcher fails the job naming it (0: never)
  */
-record LaunchPlan(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort, String bind,
+public record LaunchPlan(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort, String bind,
                   Backend backend, int maxRestarts, Path runDir, JobToken token, List<String> jvmOpts,
                   EntryPoint entry, List<String> workerArgs, Duration rendezvousTimeout,
                   Optional<Duration> collectiveTimeout, Duration gracePeriod, List<String> gpuIds,
                   TransportSecurity security, PreflightMode preflight, long minFreeDisk, boolean verbose, String trace,
                   Optional<Integer> metricsPort, Transport transport, Duration stallTimeout) {
 
-    int worldSize() {
+    public int worldSize() {
         return nnodes * nprocPerNode;
     }
 
-    int globalRank(int localRank) {
+    public int globalRank(int localRank) {
         return nodeRank * nprocPerNode + localRank;
     }
 
-    boolean hostsStore() {
+    public boolean hostsStore() {
         return nodeRank == 0;
     }
 }
