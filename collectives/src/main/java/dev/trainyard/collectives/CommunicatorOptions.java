@@ -4,37 +4,73 @@ import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TransportSecurity;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
- * Settings of a communicator. Immutable; change with the {@code with*} methods.
+ * Settings of a communicator. Immutable; change with the {@code with*} methods, each of which
+ * copies the settings once ({@link #with}), changes one and checks the result, so a new setting is
+ * one field, one line in the copy and its own {@code with} method.
  *
- * @param token             job token every data-plane call must carry
- * @param bindHost          address the data-plane server listens on (loopback for single-node jobs)
- * @param advertiseHost     address published to peers (defaults to {@code bindHost})
- * @param timeout           per-collective timeout; on expiry the error names the ranks that did not deliver
- * @param connectTimeout    how long to wait for peers to publish their endpoints and accept connections
- * @param chunkBytes        pipeline unit of the ring algorithms and the largest frame on the wire
- * @param smallMessageBytes at or below this size all-reduce, all-gather and reduce-scatter use one
- *                          direct exchange (one hop) instead of the ring's 2(n-1) hops
- * @param receiveWindow     frames per peer parsed ahead of the consumer (back-pressure bound)
- * @param transport         what carries tensor frames (see {@link Transport})
- * @param security          plaintext or mutual TLS for every connection; with TLS tensors ride the
- *                          gRPC streams, since the raw TCP transport has no encryption
+ * <ul>
+ * <li>{@code token}: job token every data-plane call must carry
+ * <li>{@code bindHost}: address the data-plane server listens on (loopback for single-node jobs)
+ * <li>{@code advertiseHost}: address published to peers (defaults to {@code bindHost})
+ * <li>{@code timeout}: per-collective timeout; on expiry the error names the ranks that did not deliver
+ * <li>{@code connectTimeout}: how long to wait for peers to publish their endpoints and accept connections
+ * <li>{@code chunkBytes}: pipeline unit of the ring algorithms and the largest frame on the wire
+ * <li>{@code smallMessageBytes}: at or below this size all-reduce, all-gather and reduce-scatter use one
+ *     direct exchange (one hop) instead of the ring's 2(n-1) hops
+ * <li>{@code receiveWindow}: frames per peer parsed ahead of the consumer (back-pressure bound)
+ * <li>{@code transport}: what carries tensor frames (see {@link Transport})
+ * <li>{@code security}: plaintext or mutual TLS for every connection; with TLS tensors ride the
+ *     gRPC streams, since the raw TCP transport has no encryption
+ * </ul>
  */
-public record CommunicatorOptions(JobToken token, String bindHost, String advertiseHost, Duration timeout,
-                                  Duration connectTimeout, int chunkBytes, int smallMessageBytes, int receiveWindow,
-                                  Transport transport, TransportSecurity security) {
-
+public final class CommunicatorOptions {
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
 
-    public CommunicatorOptions {
-        Objects.requireNonNull(token, "token");
+    private JobToken token;
+    private String bindHost = "127.0.0.1";
+    private String advertiseHost = "127.0.0.1";
+    private Duration timeout = DEFAULT_TIMEOUT;
+    private Duration connectTimeout = Duration.ofMinutes(5);
+    private int chunkBytes = 1 << 20;
+    private int smallMessageBytes = 64 << 10;
+    private int receiveWindow = 4;
+    private Transport transport = Transport.SHARED_MEMORY;
+    private TransportSecurity security = TransportSecurity.plaintext();
+
+    private CommunicatorOptions() {
+    }
+
+    /** Loopback, 5-minute timeout, 1 MiB chunks, 64 KiB small-message threshold, shared memory on one host and TCP between hosts. */
+    public static CommunicatorOptions defaults(JobToken token) {
+        CommunicatorOptions o = new CommunicatorOptions();
+        o.token = Objects.requireNonNull(token, "token");
+        return o;
+    }
+
+    /** The one place that lists every setting: a copy with {@code change} applied, checked. */
+    private CommunicatorOptions with(Consumer<CommunicatorOptions> change) {
+        CommunicatorOptions o = new CommunicatorOptions();
+        o.token = token;
+        o.bindHost = bindHost;
+        o.advertiseHost = advertiseHost;
+        o.timeout = timeout;
+        o.connectTimeout = connectTimeout;
+        o.chunkBytes = chunkBytes;
+        o.smallMessageBytes = smallMessageBytes;
+        o.receiveWindow = receiveWindow;
+        o.transport = transport;
+        o.security = security;
+        change.accept(o);
+        return o.checked();
+    }
+
+    private CommunicatorOptions checked() {
         Objects.requireNonNull(bindHost, "bindHost");
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(security, "security");
-        if (advertiseHost == null) {
-            advertiseHost = bindHost;
-        }
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("collective timeout must be positive, got " + timeout);
         }
@@ -48,41 +84,47 @@ public record CommunicatorOptions(JobToken token, String bindHost, String advert
         if (receiveWindow < 1) {
             throw new IllegalArgumentException("receiveWindow must be at least 1, got " + receiveWindow);
         }
-    }
-
-    /** Loopback, 5-minute timeout, 1 MiB chunks, 64 KiB small-message threshold, shared memory on one host and TCP between hosts. */
-    public static CommunicatorOptions defaults(JobToken token) {
-        return new CommunicatorOptions(token, "127.0.0.1", null, DEFAULT_TIMEOUT, Duration.ofMinutes(5),
-                1 << 20, 64 << 10, 4, Transport.SHARED_MEMORY, TransportSecurity.plaintext());
+        return this;
     }
 
     public CommunicatorOptions withTimeout(Duration t) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, t, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, transport, security);
+        return with(o -> o.timeout = t);
     }
 
     public CommunicatorOptions withConnectTimeout(Duration t) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, t, chunkBytes, smallMessageBytes, receiveWindow, transport, security);
+        return with(o -> o.connectTimeout = t);
     }
 
+    /** Also lowers the small-message threshold to {@code bytes} when it was larger (it may not exceed a chunk). */
     public CommunicatorOptions withChunkBytes(int bytes) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, bytes,
-                Math.min(smallMessageBytes, bytes), receiveWindow, transport, security);
+        return with(o -> {
+            o.chunkBytes = bytes;
+            o.smallMessageBytes = Math.min(smallMessageBytes, bytes);
+        });
     }
 
     public CommunicatorOptions withSmallMessageBytes(int bytes) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, bytes, receiveWindow, transport, security);
+        return with(o -> o.smallMessageBytes = bytes);
     }
 
     public CommunicatorOptions withReceiveWindow(int frames) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, smallMessageBytes, frames, transport, security);
+        return with(o -> o.receiveWindow = frames);
     }
 
     public CommunicatorOptions withTransport(Transport t) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, t, security);
+        return with(o -> o.transport = t);
     }
 
     public CommunicatorOptions withSecurity(TransportSecurity s) {
-        return new CommunicatorOptions(token, bindHost, advertiseHost, timeout, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, transport, s);
+        return with(o -> o.security = s);
+    }
+
+    /** @param advertise null: the same as {@code bind} */
+    public CommunicatorOptions withHosts(String bind, String advertise) {
+        return with(o -> {
+            o.bindHost = bind;
+            o.advertiseHost = advertise == null ? bind : advertise;
+        });
     }
 
     /** The transport actually used: TLS needs the gRPC streams (the raw TCP transport is plaintext). */
@@ -90,7 +132,43 @@ public record CommunicatorOptions(JobToken token, String bindHost, String advert
         return security.encrypted() ? Transport.GRPC_STREAM : transport;
     }
 
-    public CommunicatorOptions withHosts(String bind, String advertise) {
-        return new CommunicatorOptions(token, bind, advertise, timeout, connectTimeout, chunkBytes, smallMessageBytes, receiveWindow, transport, security);
+    public JobToken token() {
+        return token;
+    }
+
+    public String bindHost() {
+        return bindHost;
+    }
+
+    public String advertiseHost() {
+        return advertiseHost;
+    }
+
+    public Duration timeout() {
+        return timeout;
+    }
+
+    public Duration connectTimeout() {
+        return connectTimeout;
+    }
+
+    public int chunkBytes() {
+        return chunkBytes;
+    }
+
+    public int smallMessageBytes() {
+        return smallMessageBytes;
+    }
+
+    public int receiveWindow() {
+        return receiveWindow;
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    public TransportSecurity security() {
+        return security;
     }
 }
