@@ -7,28 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import ai.djl.Model;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.SequentialBlock;
-import ai.djl.nn.core.Linear;
-import ai.djl.training.GradientCollector;
-import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
 import dev.trainyard.collectives.CollectiveOp;
-import dev.trainyard.collectives.Communicator;
 import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.DeviceCollectives;
-import dev.trainyard.collectives.Fingerprint;
 import dev.trainyard.collectives.ReduceOp;
 import dev.trainyard.collectives.Work;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -41,79 +28,11 @@ import org.junit.jupiter.api.Test;
  * back. The "other rank" is a fake whose gradient is 0.25 everywhere, so each result is (g + 0.25) / 2.
  */
 class CopiedGradientBucketsTest {
-    private static final float PEER = 0.25f;
+    private static final float PEER = HostPair.PEER;
 
     @BeforeAll
     static void offline() {
         System.setProperty("ai.djl.offline", "true");
-    }
-
-    /** Rank 0 of 2 averaging with a peer whose gradients are all {@link #PEER} (and whose non-finite flag is 0). */
-    private static class HostPair implements Communicator {
-        int hostCalls;
-        /** The number (from 1) of each all-reduce that was asked to run on the caller's thread. */
-        final List<Integer> callerThreadCalls = new ArrayList<>();
-
-        @Override
-        public Work allReduceOnCallerThread(ByteBuffer buffer, DataType type, ReduceOp op) {
-            callerThreadCalls.add(hostCalls + 1);
-            return allReduceAsync(buffer, type, op);
-        }
-
-        static Work done(CollectiveOp op, long count) {
-            Work w = new Work(new Fingerprint(0, op, ReduceOp.AVG, DataType.FLOAT32, count, -1));
-            w.complete();
-            return w;
-        }
-
-        @Override
-        public Work allReduceAsync(ByteBuffer buffer, DataType type, ReduceOp op) {
-            hostCalls++;
-            ByteBuffer b = buffer.slice().order(ByteOrder.nativeOrder());
-            int n = b.remaining() / 4;
-            for (int j = 0; j < n; j++) {
-                b.putFloat(j * 4, (b.getFloat(j * 4) + (j == n - 1 ? 0 : PEER)) / 2);
-            }
-            return done(CollectiveOp.ALL_REDUCE, n);
-        }
-
-        @Override
-        public int rank() {
-            return 0;
-        }
-
-        @Override
-        public int size() {
-            return 2;
-        }
-
-        @Override
-        public Work broadcastAsync(ByteBuffer buffer, DataType type, int root) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Work allGatherAsync(ByteBuffer input, ByteBuffer output, DataType type) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Work reduceScatterAsync(ByteBuffer input, ByteBuffer output, DataType type, ReduceOp op) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Work barrierAsync() {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void abort(String reason) {
-        }
-
-        @Override
-        public void close() {
-        }
     }
 
     /** The same peer, reached through device pointers: reads and writes the bucket's memory at its address. */
@@ -147,44 +66,16 @@ class CopiedGradientBucketsTest {
         }
     }
 
-    private static Model model() {
-        Model m = Model.newInstance("copied-buckets", Device.cpu());
-        SequentialBlock b = new SequentialBlock()
-                .add(Linear.builder().setUnits(64).build()).add(Activation::relu)
-                .add(Linear.builder().setUnits(3).build());
-        m.setBlock(b);
-        b.initialize(m.getNDManager(), ai.djl.ndarray.types.DataType.FLOAT32, new Shape(4, 20));
-        return m;
-    }
-
-    private static void backward(Model m) {
-        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            NDArray x = m.getNDManager().randomUniform(-1, 1, new Shape(4, 20));
-            NDArray out = m.getBlock().forward(new ParameterStore(m.getNDManager(), false), new NDList(x), true).head();
-            gc.backward(out.square().sum());
-        }
-    }
-
-    private static List<float[]> gradients(Model m) {
-        List<float[]> g = new ArrayList<>();
-        for (Pair<String, Parameter> p : m.getBlock().getParameters()) {
-            try (NDArray grad = p.getValue().getArray().getGradient()) {
-                g.add(grad.toFloatArray());
-            }
-        }
-        return g;
-    }
-
     private static void averagesWithThePeer(HostPair comm) {
-        try (Model m = model()) {
-            backward(m);
-            List<float[]> before = gradients(m);
+        try (Model m = SmallModel.create()) {
+            SmallModel.backward(m);
+            List<float[]> before = SmallModel.gradients(m);
             BucketPlan plan = BucketPlan.build(m.getBlock().getParameters(), ModelStages.of(m.getBlock(), 1), 4096, 4096);
             CopiedGradientBuckets buckets = new CopiedGradientBuckets(plan, comm, 2, true, m.getNDManager(), Device.cpu());
             buckets.launchStage(0, true);
             buckets.awaitAll();
             assertFalse(buckets.stepHadNonFinite());
-            List<float[]> after = gradients(m);
+            List<float[]> after = SmallModel.gradients(m);
             for (int p = 0; p < before.size(); p++) {
                 float[] expected = new float[before.get(p).length];
                 for (int j = 0; j < expected.length; j++) {
@@ -215,8 +106,8 @@ class CopiedGradientBucketsTest {
     void theStepsLastBucketGoesToTheCallerThreadOnlyWhenAsked() {
         for (boolean copied : new boolean[] {false, true}) {
             for (boolean asked : new boolean[] {true, false}) {
-                try (Model m = model()) {
-                    backward(m);
+                try (Model m = SmallModel.create()) {
+                    SmallModel.backward(m);
                     BucketPlan plan = BucketPlan.build(m.getBlock().getParameters(), ModelStages.of(m.getBlock(), 1), 4096, 4096);
                     HostPair comm = new HostPair();
                     GradientBuckets buckets = copied
@@ -235,8 +126,8 @@ class CopiedGradientBucketsTest {
 
     @Test
     void aNonFiniteGradientIsFlaggedAndNamed() {
-        try (Model m = model()) {
-            backward(m);
+        try (Model m = SmallModel.create()) {
+            SmallModel.backward(m);
             Pair<String, Parameter> second = m.getBlock().getParameters().get(2);
             try (NDArray grad = second.getValue().getArray().getGradient()) {
                 grad.set(new NDIndex("0"), Float.NaN);
@@ -248,7 +139,7 @@ class CopiedGradientBucketsTest {
             assertTrue(buckets.stepHadNonFinite());
             assertEquals(second.getKey(), buckets.localNonFiniteParameter());
             buckets.zeroAll();
-            for (float[] g : gradients(m)) {
+            for (float[] g : SmallModel.gradients(m)) {
                 for (float v : g) {
                     assertEquals(0f, v, "zeroed");
                 }
@@ -258,7 +149,7 @@ class CopiedGradientBucketsTest {
 
     @Test
     void aParameterUpdatedThroughAHostCopyHoldsTheNewValues() {
-        try (Model m = model()) {
+        try (Model m = SmallModel.create()) {
             NDArray weight = m.getBlock().getParameters().get(0).getValue().getArray();
             float[] before = weight.toFloatArray();
             ParameterBytes.updateThroughCopy(weight, b -> {
