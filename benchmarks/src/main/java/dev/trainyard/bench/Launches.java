@@ -2,7 +2,7 @@ package dev.trainyard.bench;
 
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.launcher.TrainyardCli;
-import dev.trainyard.launcher.netsim.SimulatedCluster;
+import dev.trainyard.testbed.SimulatedCluster;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;

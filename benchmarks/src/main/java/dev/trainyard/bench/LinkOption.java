@@ -1,6 +1,6 @@
 package dev.trainyard.bench;
 
-import dev.trainyard.launcher.netsim.SimulatedCluster;
+import dev.trainyard.testbed.SimulatedCluster;
 import java.io.IOException;
 import java.util.Optional;
 

@@ -1,7 +1,7 @@
 package dev.trainyard.bench;
 
 import dev.trainyard.launcher.report.SvgChart;
-import dev.trainyard.launcher.netsim.SimulatedCluster;
+import dev.trainyard.testbed.SimulatedCluster;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

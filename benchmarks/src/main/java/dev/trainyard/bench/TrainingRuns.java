@@ -1,6 +1,6 @@
 package dev.trainyard.bench;
 
-import dev.trainyard.launcher.netsim.SimulatedCluster;
+import dev.trainyard.testbed.SimulatedCluster;
 import dev.trainyard.runtime.WorkerEnv;
 import java.io.IOException;
 import java.io.InputStream;

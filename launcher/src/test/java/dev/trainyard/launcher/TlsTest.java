@@ -10,7 +10,7 @@ import dev.trainyard.collectives.security.TransportSecurity;
 import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.StoreException;
 import dev.trainyard.collectives.store.StoreServer;
-import dev.trainyard.launcher.tls.ThrowawayCertificates;
+import dev.trainyard.testbed.ThrowawayCertificates;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

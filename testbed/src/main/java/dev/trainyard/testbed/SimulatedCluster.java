@@ -1,4 +1,4 @@
-package dev.trainyard.launcher.netsim;
+package dev.trainyard.testbed;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

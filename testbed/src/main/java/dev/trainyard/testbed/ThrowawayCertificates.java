@@ -1,4 +1,4 @@
-package dev.trainyard.launcher.tls;
+package dev.trainyard.testbed;
 
 import java.io.IOException;
 import java.io.InputStream;
