@@ -24,7 +24,7 @@ final class WorkerProcesses {
     static List<String> java(String mainClass, List<String> args) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java));
-        cmd.addAll(LogFormat.workerJvmOptions()); // log lines as under the launcher
+        cmd.addAll(LogFormat.workerJvmOptions(List.of())); // log lines as under the launcher
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
         cmd.addAll(args);
         return cmd;

@@ -58,7 +58,7 @@ public final class WorkerGroup {
                 Files.deleteIfExists(ErrorFile.of(plan.runDir(), rank)); // an earlier attempt's error is not this one's
                 List<String> cmd = new ArrayList<>(ProcessTree.sessionLeaderPrefix());
                 cmd.add(java);
-                cmd.addAll(LogFormat.workerJvmOptions());
+                cmd.addAll(LogFormat.workerJvmOptions(plan.jvmOpts()));
                 cmd.addAll(plan.jvmOpts());
                 cmd.addAll(List.of("-cp", String.join(File.pathSeparator, cp), WorkerMain.class.getName(), plan.entry().mainClass()));
                 cmd.addAll(plan.workerArgs());
