@@ -18,6 +18,7 @@ import dev.trainyard.runtime.Trainyard;
 import dev.trainyard.runtime.train.DistributedOptions;
 import dev.trainyard.runtime.train.DistributedSampler;
 import dev.trainyard.runtime.train.DistributedTrainer;
+import dev.trainyard.runtime.train.StepPhasesLogger;
 import java.io.IOException;
 import java.util.Locale;
 import java.util.Map;
@@ -44,7 +45,8 @@ public final class EmbeddedTraining {
             DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.001f)).build())
                     .addEvaluator(new Accuracy())
-                    .addTrainingListeners(TrainingListener.Defaults.basic());
+                    .addTrainingListeners(TrainingListener.Defaults.basic())
+                    .addTrainingListeners(new StepPhasesLogger()); // where each step's time went, per epoch
             try (DistributedTrainer trainer = new DistributedTrainer(model, config, group, DistributedOptions.defaults())) {
                 trainer.initialize(new Shape(1, FashionMnistData.PIXELS));
                 EasyTrain.fit(trainer, epochs, train, test);

@@ -175,8 +175,18 @@ class DistributedTrainingTest {
         double err = relativeError(copied, reference);
         System.out.printf("copied gradient buckets, 2 workers: relative error vs one process %.2e%n", err);
         assertTrue(err <= 1e-5, "copied buckets: relative error " + err);
-        assertTrue(Files.readString(tmp.resolve("copy").resolve("rank-0.log")).contains(
-                "trainyard: gradients on cpu() are all-reduced through host copies (the GrpcCommunicator takes host buffers)"));
+        String log = Files.readString(tmp.resolve("copy").resolve("rank-0.log"));
+        assertTrue(log.contains("trainyard: gradients on cpu() are all-reduced through host copies (the GrpcCommunicator takes host buffers)"));
+        // the step figures also reached DJL's Metrics on the trainer, one value per step, and its listeners
+        int steps = 2 * 256 / (8 * 2);
+        Matcher bytes = Pattern.compile("djl metric trainyard_bytes_all_reduced: (\\d+) values, mean ([0-9.]+) Bytes").matcher(log);
+        assertTrue(bytes.find(), log);
+        assertEquals(steps, Integer.parseInt(bytes.group(1)));
+        assertTrue(Double.parseDouble(bytes.group(2)) > 0, "gradient bytes per step: " + bytes.group(2));
+        Matcher exposed = Pattern.compile("djl metric trainyard_exposed_communication: (\\d+) values, mean ([0-9.]+) Microseconds").matcher(log);
+        assertTrue(exposed.find() && Integer.parseInt(exposed.group(1)) == steps, log);
+        assertTrue(log.contains("trainyard: epoch 1: " + steps / 2 + " steps of ") && log.contains(" exposed communication ")
+                && log.contains("trainyard: epoch 2: "), "StepPhasesLogger's line per epoch on rank 0: " + log);
     }
 
     @ParameterizedTest(name = "{0}")

@@ -26,6 +26,8 @@ import dev.trainyard.runtime.train.DistributedSampler;
 import dev.trainyard.runtime.train.DistributedTrainer;
 import dev.trainyard.runtime.train.NonFinitePolicy;
 import dev.trainyard.runtime.train.TrainingLoop;
+import dev.trainyard.runtime.train.DjlStepMetrics;
+import dev.trainyard.runtime.train.StepPhasesLogger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -81,7 +83,8 @@ public final class TrainingWorker {
             ArrayDataset data = new ArrayDataset.Builder().setData(manager.create(x, new Shape(samples, 24)))
                     .optLabels(manager.create(y)).setSampling(sampler).build();
             DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                    .optOptimizer(Optimizer.sgd().setLearningRateTracker(Tracker.fixed(lr)).build());
+                    .optOptimizer(Optimizer.sgd().setLearningRateTracker(Tracker.fixed(lr)).build())
+                    .addTrainingListeners(new StepPhasesLogger()); // gives the trainer DJL Metrics, logs each epoch
             DistributedOptions options = DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap")).withStages(3)
                     .withBucketBytes(4096).withFirstBucketBytes(4096).withCompression(a.contains("--fp16") ? DataType.FLOAT16 : DataType.FLOAT32)
                     .withAccumulationSteps(accumulate).withGradientAsBucketView(!a.contains("--copy-gradients"))
@@ -119,6 +122,12 @@ public final class TrainingWorker {
                     System.out.printf("final optimizer state crc32 %x%n", state.crc32());
                 }
                 System.out.printf("final digest %016x after %d steps%n", trainer.parameterDigest(), trainer.stepCount());
+                for (String name : List.of(DjlStepMetrics.EXPOSED_COMMUNICATION, DjlStepMetrics.BACKWARD, DjlStepMetrics.BYTES_ALL_REDUCED)) {
+                    if (trainer.getMetrics().hasMetric(name)) {
+                        System.out.printf("djl metric %s: %d values, mean %.1f %s%n", name, trainer.getMetrics().getMetric(name).size(),
+                                trainer.getMetrics().mean(name), trainer.getMetrics().latestMetric(name).getUnit().getValue());
+                    }
+                }
             }
         }
     }

@@ -377,6 +377,9 @@ public class DistributedTrainer extends Trainer {
         long t1 = System.nanoTime();
         last = clock.stepped(steps, awaitStart, t0, t1, buckets.timing(), group.worldSize() > 1 ? buckets.bytesPerStep() : 0, skip);
         writeMetrics(last);
+        if (getMetrics() != null) {
+            DjlStepMetrics.record(getMetrics(), last);
+        }
     }
 
     /**
