@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** What a user sees while a job runs: one progress line instead of worker noise, and the Prometheus endpoint. */
 class ProgressTest {
     private static final Pattern ENDPOINT = Pattern.compile("metrics for Prometheus: (http://127\\.0\\.0\\.1:\\d+/metrics)");
-    private static final Pattern STEP = Pattern.compile("(?m)^trainyard_step (\\d+\\.\\d+)");
+    private static final Pattern STEP = Pattern.compile("(?m)^trainyard_optimizer_steps_total (\\d+\\.\\d+)");
 
     @TempDir
     Path tmp;
@@ -41,8 +41,9 @@ class ProgressTest {
                 step = s.find() ? Double.parseDouble(s.group(1)) : 0;
             }
             assertTrue(step > 0, "no step in the metrics:\n" + body);
-            assertTrue(body.contains("trainyard_samples_per_second") && body.contains("trainyard_attempt 1.0")
-                    && body.contains("trainyard_slowest_rank"), body);
+            assertTrue(body.contains("# TYPE trainyard_optimizer_steps_total counter") && body.contains("trainyard_samples_per_second ")
+                    && body.contains("trainyard_attempts_total 1.0") && body.contains("trainyard_eta_seconds ")
+                    && body.contains("trainyard_slowest_rank ") && body.contains("trainyard_slowest_rank_excess_busy_ratio "), body);
             assertEquals(0, l.awaitExit(Duration.ofSeconds(120)), l.output());
             String out = l.output();
             assertTrue(out.lines().noneMatch(line -> line.startsWith("[rank ")), "worker output belongs in the logs:\n" + out);
