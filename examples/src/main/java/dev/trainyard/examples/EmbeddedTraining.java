@@ -58,9 +58,9 @@ public final class EmbeddedTraining {
 
     public static void main(String[] args) throws IOException, TranslateException {
         System.setProperty("ai.djl.offline", "true");
-        boolean real = FashionMnistData.present(FashionMnistData.DEBIAN_DIR);
-        FashionMnistData trainSet = real ? FashionMnistData.load(FashionMnistData.DEBIAN_DIR, true, 20000) : FashionMnistData.synthetic(20000, 1);
-        FashionMnistData testSet = real ? FashionMnistData.load(FashionMnistData.DEBIAN_DIR, false, 10000) : FashionMnistData.synthetic(10000, 2);
+        boolean real = FashionMnistData.present(FashionMnistData.defaultDir());
+        FashionMnistData trainSet = real ? FashionMnistData.load(FashionMnistData.defaultDir(), true, 20000) : FashionMnistData.synthetic(20000, 1);
+        FashionMnistData testSet = real ? FashionMnistData.load(FashionMnistData.defaultDir(), false, 10000) : FashionMnistData.synthetic(10000, 2);
         try (ProcessGroup group = Trainyard.init(Map.of())) { // Map.of(): never join a job, even under the launcher
             float accuracy = train(group, trainSet, testSet, 1);
             System.out.printf(Locale.ROOT, "embedded training: test accuracy %.3f after 1 epoch on %d %s samples%n",

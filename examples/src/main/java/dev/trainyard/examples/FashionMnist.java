@@ -191,7 +191,7 @@ public final class FashionMnist implements Callable<Integer> {
     }
 
     private FashionMnistData loadData(boolean train, int rank) throws IOException {
-        Path dir = data != null ? data : FashionMnistData.DEBIAN_DIR;
+        Path dir = data != null ? data : FashionMnistData.defaultDir();
         if (FashionMnistData.present(dir)) {
             return FashionMnistData.load(dir, train, train ? limit : Integer.MAX_VALUE);
         }

@@ -17,8 +17,16 @@ import java.util.zip.GZIPInputStream;
  */
 record FashionMnistData(float[] images, int[] labels, int count, boolean synthetic) {
     static final Path DEBIAN_DIR = Path.of("/usr/share/datasets/fashion-mnist");
+    /** Where the examples look when not told ({@code --data}): {@value #DIR_PROPERTY}, else {@link #DEBIAN_DIR}. */
+    static final String DIR_PROPERTY = "trainyard.fashionMnist.dir";
     static final int PIXELS = 28 * 28;
     static final int CLASSES = 10;
+
+    /** The directory the examples read when no {@code --data} is given; a missing one means synthetic data. */
+    static Path defaultDir() {
+        String dir = System.getProperty(DIR_PROPERTY);
+        return dir != null ? Path.of(dir) : DEBIAN_DIR;
+    }
 
     static FashionMnistData load(Path dir, boolean train, int limit) throws IOException {
         String prefix = train ? "train" : "t10k";

@@ -19,7 +19,7 @@ public final class FashionMnistDatasetCheck implements DatasetCheck {
         }
         FashionMnist options = new FashionMnist();
         new CommandLine(options).parseArgs(args.toArray(String[]::new));
-        Path dir = options.data != null ? options.data : FashionMnistData.DEBIAN_DIR;
+        Path dir = options.data != null ? options.data : FashionMnistData.defaultDir();
         if (!FashionMnistData.present(dir)) {
             if (options.data != null) {
                 throw new IllegalArgumentException("--data " + dir + " does not hold the four Fashion-MNIST IDX files");

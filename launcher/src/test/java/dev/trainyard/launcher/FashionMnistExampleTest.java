@@ -44,4 +44,20 @@ class FashionMnistExampleTest {
             }
         }
     }
+
+    /** The demo on a machine without the dataset: the console (not only a rank log) says the data is synthetic, at the start and in the summary. */
+    @Test
+    void withoutTheDatasetTheConsoleSaysTheDataIsSynthetic() throws Exception {
+        Path missing = Files.createDirectories(tmp.resolve("no-fashion-mnist-here"));
+        // the example's default directory moved to an empty one: the path a machine without dataset-fashion-mnist takes
+        try (LauncherProcess l = LauncherProcess.startQuiet(List.of("--nproc-per-node", "2", "--run-dir", tmp.resolve("run").toString(),
+                "--jvm-opt", "-Dtrainyard.fashionMnist.dir=" + missing, "--example", "fashion-mnist", "--", "--epochs", "1", "--limit", "1000"))) {
+            assertEquals(0, l.awaitExit(Duration.ofSeconds(180)), l.output());
+            String console = l.output();
+            assertTrue(console.contains("trainyard: the job trains on SYNTHETIC data (synthetic, Fashion-MNIST's shape):"
+                    + " its accuracy says nothing about real data"), console);
+            assertTrue(console.matches("(?s).*trainyard: run: \\d+ samples in .*; last accuracy \\d\\.\\d+ on SYNTHETIC data.*"), console);
+            assertTrue(console.lines().noneMatch(line -> line.startsWith("[rank ")), "worker output stays in the logs:\n" + console);
+        }
+    }
 }
