@@ -49,6 +49,9 @@ class ProgressTest {
             assertTrue(out.lines().noneMatch(line -> line.startsWith("[rank ")), "worker output belongs in the logs:\n" + out);
             assertTrue(out.matches("(?s).*trainyard: epoch [12]/2, step \\d+/128, [\\d,]+ samples/s, ETA \\d+:\\d\\d, slowest rank [01] \\([+-]\\d+%\\).*"), out);
             assertTrue(Files.readString(run.resolve("rank-1.log")).contains("ready rank 1"), "the log has it");
+            assertEquals(1, out.lines().filter(line -> line.equals(
+                    "trainyard: collectives: grpc backend, tensors over shared-memory on this host (TCP between hosts)")).count(),
+                    "what the workers chose, said once:\n" + out);
         }
     }
 }

@@ -60,6 +60,12 @@ public final class RunEvents {
                 name.replace("\"", "'"), samples, synthetic, micros(System.nanoTime())));
     }
 
+    /** What the workers' collectives run on, so the console can say it once: {@code nccl}, or {@code grpc} and its transport. */
+    public static void backend(String backend, String transport) {
+        write(String.format(Locale.ROOT, "{\"event\":\"backend\",\"backend\":\"%s\",\"transport\":\"%s\",\"t_us\":%d",
+                backend, transport, micros(System.nanoTime())));
+    }
+
     /** The training plan, so progress can show step/total and an ETA. */
     public static void plan(int epochs, long stepsPerEpoch, long samplesPerStep) {
         write(String.format(Locale.ROOT, "{\"event\":\"plan\",\"epochs\":%d,\"steps_per_epoch\":%d,\"samples_per_step\":%d,\"t_us\":%d",

@@ -65,6 +65,9 @@ public final class Trainyard {
                     : GrpcCommunicator.connect(store, ctx.rank(), ctx.worldSize(), options);
             ProcessGroup pg = new ProcessGroup(ctx, store, communicator, remote);
             RunEvents.span("rendezvous", t0, System.nanoTime());
+            if (ctx.rank() == 0) {
+                RunEvents.backend(choice.backend().cliName(), choice.backend() == Backend.NCCL ? "gpu" : options.effectiveTransport().cliName());
+            }
             return pg;
         } catch (RuntimeException e) {
             remote.close();

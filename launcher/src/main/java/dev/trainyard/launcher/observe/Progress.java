@@ -44,6 +44,7 @@ public final class Progress implements AutoCloseable {
     private String accuracy;
     /** A worker said its data is generated: said once on the console, and beside every accuracy. */
     private boolean synthetic;
+    private boolean saidBackend;
     private String lastLine = "";
     private volatile boolean closed;
     /** The last figures, for the Prometheus endpoint. */
@@ -199,6 +200,11 @@ public final class Progress implements AutoCloseable {
             stepsPerEpoch = e.get("steps_per_epoch").getAsLong();
         } else if (kind.equals("metric") && e.get("name").getAsString().equals("accuracy") && !e.get("value").isJsonNull()) {
             accuracy = String.format(Locale.ROOT, "%.3f", e.get("value").getAsDouble()) + (synthetic ? " on synthetic data" : "");
+        } else if (kind.equals("backend") && !saidBackend) {
+            saidBackend = true;
+            String transport = e.get("transport").getAsString();
+            console.say("collectives: " + e.get("backend").getAsString() + " backend" + (transport.equals("gpu") ? ", on the GPUs"
+                    : ", tensors over " + transport + (transport.equals("shared-memory") ? " on this host (TCP between hosts)" : "")));
         } else if (kind.equals("dataset") && e.has("synthetic") && e.get("synthetic").getAsBoolean() && !synthetic) {
             synthetic = true;
             console.say("the job trains on SYNTHETIC data (" + e.get("name").getAsString()
