@@ -84,6 +84,7 @@ final class LauncherProcess implements AutoCloseable {
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().remove("CUDA_VISIBLE_DEVICES");
+        pb.environment().remove("OMP_NUM_THREADS"); // the launcher's default is under test, not the machine's setting
         pb.environment().putAll(env);
         try {
             return new LauncherProcess(pb.start());

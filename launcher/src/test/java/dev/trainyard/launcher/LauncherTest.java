@@ -164,6 +164,8 @@ class LauncherTest {
             }
             assertTrue(out.contains("[rank 0] env CUDA_VISIBLE_DEVICES=3") && out.contains("[rank 1] env CUDA_VISIBLE_DEVICES=5"), out);
             assertTrue(out.contains("[rank 0] env MALLOC_MMAP_THRESHOLD_=33554432"), out);
+            int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+            assertTrue(out.contains("[rank 1] env OMP_NUM_THREADS=" + threads), "the cores shared out, not one thread per core each: " + out);
             // NCCL's unauthenticated sockets stay on the interface of --bind (127.0.0.1: the loopback one)
             String lo = NetworkInterface.getByInetAddress(InetAddress.getLoopbackAddress()).getName();
             assertTrue(out.contains("[rank 1] env NCCL_SOCKET_IFNAME==" + lo) && out.contains("[rank 1] env NCCL_SOCKET_FAMILY=AF_INET"), out);

@@ -27,7 +27,7 @@ public final class ScriptedWorker {
                 // the torchrun names, spelled out: they are a contract with users' code, not only with WorkerContext
                 for (String name : List.of("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE",
                         "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "TRAINYARD_RESTART_COUNT",
-                        "CUDA_VISIBLE_DEVICES", "MALLOC_MMAP_THRESHOLD_", "NCCL_SOCKET_IFNAME",
+                        "CUDA_VISIBLE_DEVICES", "MALLOC_MMAP_THRESHOLD_", "OMP_NUM_THREADS", "NCCL_SOCKET_IFNAME",
                         "NCCL_SOCKET_FAMILY")) {
                     System.out.println("env " + name + "=" + System.getenv(name));
                 }

@@ -76,6 +76,18 @@ public final class WorkerGroup {
         return group;
     }
 
+    /**
+     * libtorch's intra-op threads (it reads OpenMP's variable). Left alone, every worker starts one
+     * per core, so N workers on a node run N threads per core and each compute phase stretches
+     * (torchrun sets 1 for the same reason); the user's own value wins.
+     */
+    static final String INTRA_OP_THREADS = "OMP_NUM_THREADS";
+
+    /** The node's cores shared out among its workers, at least one each. */
+    public static int intraOpThreads(int workersPerNode) {
+        return Math.max(1, Runtime.getRuntime().availableProcessors() / workersPerNode);
+    }
+
     private static Map<String, String> environment(LaunchPlan plan, int local, int restart, PreflightMode preflight, int storePort,
                                                    String storePrefix) {
         Map<String, String> env = new HashMap<>();
@@ -84,6 +96,9 @@ public final class WorkerGroup {
                 env.put(k, v);
             }
         });
+        if (System.getenv(INTRA_OP_THREADS) == null) {
+            env.put(INTRA_OP_THREADS, Integer.toString(intraOpThreads(plan.nprocPerNode())));
+        }
         env.putAll(NcclSocketEnv.forBind(plan.bind(), System.getenv()));
         WorkerStartup startup = new WorkerStartup(preflight, plan.minFreeDisk(), plan.trace(),
                 plan.gpuIds().isEmpty() ? Optional.empty() : Optional.of(plan.gpuIds().get(local)));
