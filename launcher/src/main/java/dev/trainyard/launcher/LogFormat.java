@@ -25,12 +25,16 @@ import java.util.logging.LogRecord;
 public final class LogFormat {
     static final String CONFIG_FILE = "java.util.logging.config.file";
     static final String CONFIG_CLASS = "java.util.logging.config.class";
+    static final String MANAGER = "java.util.logging.manager";
 
     private LogFormat() {
     }
 
     /** For this JVM; call before anything logs (java.util.logging reads its configuration once). */
     static void applyHere() {
+        if (System.getProperty(MANAGER) == null) {
+            System.setProperty(MANAGER, KeepsHandlersAtExit.class.getName());
+        }
         if (System.getProperty(CONFIG_FILE) == null && System.getProperty(CONFIG_CLASS) == null) {
             System.setProperty(CONFIG_CLASS, Setup.class.getName());
         }
@@ -45,9 +49,27 @@ public final class LogFormat {
             return List.of();
         }
         List<String> options = new ArrayList<>();
+        if (userJvmOptions.stream().noneMatch(o -> o.startsWith("-D" + MANAGER + "="))) {
+            options.add("-D" + MANAGER + "=" + KeepsHandlersAtExit.class.getName());
+        }
         String file = System.getProperty(CONFIG_FILE);
         options.add(file != null ? "-D" + CONFIG_FILE + "=" + Path.of(file).toAbsolutePath() : "-D" + CONFIG_CLASS + "=" + Setup.class.getName());
         return options;
+    }
+
+    /**
+     * java.util.logging's own shutdown hook closes every handler, while the launcher's stop-signal
+     * hook (running at the same time) still has lines to print: "stop signal received", the failure,
+     * the report. This manager ignores that one reset, so nothing said during shutdown is lost;
+     * handlers flush per record, so none is left unwritten.
+     */
+    public static final class KeepsHandlersAtExit extends LogManager {
+        @Override
+        public void reset() {
+            if (!Thread.currentThread().getClass().getName().equals("java.util.logging.LogManager$Cleaner")) {
+                super.reset();
+            }
+        }
     }
 
     /** java.util.logging's configuration class (it instantiates it by name): one stderr handler, INFO, {@link Lines}. */

@@ -40,9 +40,11 @@ class LogFormatTest {
         String mine = System.getProperty(LogFormat.CONFIG_FILE);
         try {
             System.clearProperty(LogFormat.CONFIG_FILE);
-            assertEquals(List.of("-Djava.util.logging.config.class=" + LogFormat.Setup.class.getName()), LogFormat.workerJvmOptions(List.of("-Xmx1g")));
+            String manager = "-Djava.util.logging.manager=" + LogFormat.KeepsHandlersAtExit.class.getName();
+            assertEquals(List.of(manager, "-Djava.util.logging.config.class=" + LogFormat.Setup.class.getName()),
+                    LogFormat.workerJvmOptions(List.of("-Xmx1g")));
             System.setProperty(LogFormat.CONFIG_FILE, "/etc/quiet.properties");
-            assertEquals(List.of("-Djava.util.logging.config.file=/etc/quiet.properties"), LogFormat.workerJvmOptions(List.of()),
+            assertEquals(List.of(manager, "-Djava.util.logging.config.file=/etc/quiet.properties"), LogFormat.workerJvmOptions(List.of()),
                     "the launcher's own configuration file is passed on");
         } finally {
             if (mine == null) {
