@@ -16,17 +16,23 @@ import org.slf4j.LoggerFactory;
  * during that epoch: read from the trainer's {@link Metrics} ({@link DjlStepMetrics}), which it
  * creates when the trainer has none. Only rank 0 logs; every rank records. Add it like any DJL
  * listener: {@code config.addTrainingListeners(new StepPhasesLogger())}.
+ *
+ * <p>DJL's {@code Metrics} keeps every value; a {@code Metrics} this listener created is emptied after
+ * each epoch's line, so a long run holds one epoch of values, not all of them. One the application
+ * set is left alone.
  */
 public final class StepPhasesLogger extends TrainingListenerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(StepPhasesLogger.class);
     /** Per name, how many values earlier epochs used. */
     private final Map<String, Integer> seen = new HashMap<>();
     private int epoch;
+    private boolean ownsMetrics;
 
     @Override
     public void onTrainingBegin(Trainer trainer) {
         if (trainer.getMetrics() == null) {
             trainer.setMetrics(new Metrics());
+            ownsMetrics = true;
         }
     }
 
@@ -51,6 +57,9 @@ public final class StepPhasesLogger extends TrainingListenerAdapter {
             LOG.info(line.toString());
         }
         for (String name : metrics.getMetricNames()) {
+            if (ownsMetrics) {
+                metrics.getMetric(name).clear(); // the live list: what this epoch's line has read
+            }
             seen.put(name, metrics.getMetric(name).size());
         }
     }
