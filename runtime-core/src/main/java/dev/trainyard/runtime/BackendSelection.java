@@ -2,9 +2,8 @@ package dev.trainyard.runtime;
 
 import dev.trainyard.collectives.nccl.NcclAvailability;
 import dev.trainyard.collectives.store.Store;
-import dev.trainyard.collectives.store.StoreTimeoutException;
+import dev.trainyard.collectives.store.StoreAllGather;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -22,9 +21,8 @@ final class BackendSelection {
     private BackendSelection() {
     }
 
-    static String verdictKey(int rank) {
-        return "backend/nccl-verdict/" + rank;
-    }
+    /** Each rank's reason NCCL cannot be used here (empty when it can), gathered under this prefix. */
+    static final String VERDICTS = "backend/nccl-verdict/";
 
     static Choice choose(Backend requested, boolean encrypted, int rank, int worldSize, Store store, Duration timeout,
                          NcclAvailability local) {
@@ -44,19 +42,15 @@ final class BackendSelection {
             }
             return new Choice(Backend.NCCL, "backend nccl (requested): " + local.reason());
         }
-        store.setString(verdictKey(rank), local.usable() ? "" : local.reason());
-        List<String> keys = new ArrayList<>();
-        for (int r = 0; r < worldSize; r++) {
-            keys.add(verdictKey(r));
-        }
+        List<String> reasons;
         try {
-            store.await(keys, timeout);
-        } catch (StoreTimeoutException e) {
-            throw new IllegalStateException("rank " + rank + ": choosing the backend, ranks did not report whether they can use NCCL"
-                    + " within " + timeout.toSeconds() + " s: " + e.missingKeys(), e);
+            reasons = StoreAllGather.allGather(store, VERDICTS, rank, worldSize, local.usable() ? "" : local.reason(), timeout);
+        } catch (StoreAllGather.MissingRanksException e) {
+            throw new IllegalStateException("rank " + rank + ": choosing the backend, ranks " + e.missingRanks()
+                    + " did not report whether they can use NCCL within " + timeout.toSeconds() + " s", e);
         }
         for (int r = 0; r < worldSize; r++) {
-            String reason = store.getString(verdictKey(r), timeout);
+            String reason = reasons.get(r);
             if (!reason.isEmpty()) {
                 return new Choice(Backend.GRPC, "backend auto: gRPC, because NCCL is unusable on rank " + r + ": " + reason);
             }

@@ -24,7 +24,7 @@ import dev.trainyard.collectives.grpc.proto.AbortRequest;
 import dev.trainyard.collectives.grpc.proto.PeerControlGrpc;
 import dev.trainyard.collectives.grpc.proto.ProgressReply;
 import dev.trainyard.collectives.store.Store;
-import dev.trainyard.collectives.store.StoreTimeoutException;
+import dev.trainyard.collectives.store.StoreAllGather;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
@@ -156,10 +156,10 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         boolean tcp = options.effectiveTransport().rawTcp();
         TcpHandshake handshake = new TcpHandshake(options.token(), rank, size);
         startListeners(tcp, handshake);
-        publishAndAwaitPeers(store, tcp);
+        Endpoints endpoints = publishAndAwaitPeers(store, tcp);
         for (int p = 0; p < size; p++) {
             if (p != rank) {
-                connectTo(p, store, tcp, handshake);
+                connectTo(p, endpoints, tcp, handshake);
             }
         }
         awaitConnected();
@@ -206,35 +206,37 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         }
     }
 
-    /** Writes our endpoints into the store and waits for everybody else's. */
-    private void publishAndAwaitPeers(Store store, boolean tcp) {
+    /** Every rank's control endpoint ({@code host:port}) and, with raw TCP, its data-plane port: published, then everybody's read. */
+    private record Endpoints(List<String> addresses, List<String> tcpPorts) {
+    }
+
+    private Endpoints publishAndAwaitPeers(Store store, boolean tcp) {
         int port = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
-        store.setString(endpointKey(rank), HostPort.format(options.advertiseHost(), port));
         if (tcp) {
+            // first: once a rank's endpoint is in the store its data port is too, and peers can reach it before it waits
             store.setString(tcpKey(rank), Integer.toString(tcpListener.port()));
         }
-        List<String> keys = new ArrayList<>();
-        for (int p = 0; p < size; p++) {
-            if (p != rank) {
-                keys.add(endpointKey(p));
-                if (tcp) {
-                    keys.add(tcpKey(p));
-                }
-            }
+        List<String> addresses = gather(store, ENDPOINTS, HostPort.format(options.advertiseHost(), port));
+        List<String> tcpPorts = new ArrayList<>();
+        for (int p = 0; tcp && p < size; p++) {
+            tcpPorts.add(store.getString(tcpKey(p), options.connectTimeout()));
         }
+        return new Endpoints(addresses, tcpPorts);
+    }
+
+    private List<String> gather(Store store, String prefix, String mine) {
         try {
-            store.await(keys, options.connectTimeout());
-        } catch (StoreTimeoutException e) {
-            List<Integer> missing = e.missingKeys().stream()
-                    .map(k -> Integer.parseInt(k.substring(k.lastIndexOf('/') + 1))).distinct().sorted().toList();
-            throw new PeerFailureException("rank " + rank + ": ranks " + missing + " did not join the group of " + size
-                    + " within " + options.connectTimeout().toSeconds() + " s (not started, crashed, or using another store)", missing, e);
+            return StoreAllGather.allGather(store, prefix, rank, size, mine, options.connectTimeout());
+        } catch (StoreAllGather.MissingRanksException e) {
+            throw new PeerFailureException("rank " + rank + ": ranks " + e.missingRanks() + " did not join the group of " + size
+                    + " within " + options.connectTimeout().toSeconds() + " s (not started, crashed, or using another store)",
+                    e.missingRanks(), e);
         }
     }
 
     /** The control channel to {@code p}, and the data-plane connection or stream. */
-    private void connectTo(int p, Store store, boolean tcp, TcpHandshake handshake) {
-        String address = store.getString(endpointKey(p), options.connectTimeout());
+    private void connectTo(int p, Endpoints endpoints, boolean tcp, TcpHandshake handshake) {
+        String address = endpoints.addresses().get(p);
         channels[p] = Keepalive.on(NettyChannelBuilder.forTarget(address, options.security().channelCredentials()))
                 .directExecutor()
                 .disableRetry() // a retried stream would re-send frames we already reused
@@ -252,7 +254,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             return;
         }
         String host = HostPort.host(address);
-        int tcpPort = Integer.parseInt(store.getString(tcpKey(p), options.connectTimeout()));
+        int tcpPort = Integer.parseInt(endpoints.tcpPorts().get(p));
         try {
             ((TcpPeerLink) links[p]).connect(host, tcpPort, handshake, rank, options.connectTimeout().toMillis());
         } catch (IOException e) {
@@ -261,12 +263,15 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         }
     }
 
+    private static final String ENDPOINTS = "endpoint/";
+    private static final String TCP_PORTS = "tcp/";
+
     static String endpointKey(int rank) {
-        return "endpoint/" + rank;
+        return ENDPOINTS + rank;
     }
 
     static String tcpKey(int rank) {
-        return "tcp/" + rank;
+        return TCP_PORTS + rank;
     }
 
     private void awaitConnected() {

@@ -6,6 +6,7 @@ import dev.trainyard.collectives.PeerFailureException;
 import dev.trainyard.collectives.SharedMemoryFiles;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.store.Store;
+import dev.trainyard.collectives.store.StoreAllGather;
 import dev.trainyard.collectives.store.StoreTimeoutException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -149,10 +150,16 @@ final class SharedMemoryLinks {
                     verdict = "rank 0 offered no segment";
                 }
             }
-            store.setString(hostVerdictKey(rank), verdict);
+            List<String> verdicts;
+            try {
+                verdicts = StoreAllGather.allGather(store, HOST_VERDICTS, rank, size, verdict, timeout);
+            } catch (StoreAllGather.MissingRanksException e) {
+                throw new PeerFailureException("rank " + rank + ": ranks " + e.missingRanks() + " did not finish setting up shared"
+                        + " memory within " + timeout.toSeconds() + " s (crashed or frozen)", e.missingRanks(), e);
+            }
             boolean everyone = true;
             for (int p = 0; p < size; p++) {
-                String theirs = p == rank ? verdict : awaitKey(store, hostVerdictKey(p), rank, p, timeout);
+                String theirs = verdicts.get(p);
                 if (!theirs.equals(OK)) {
                     everyone = false;
                     LOG.info("rank {}: no host-wide segment, rank {} says: {}", rank, p, theirs);
@@ -166,9 +173,7 @@ final class SharedMemoryLinks {
 
     private static final String HOST_OFFER = "shm/host/offer";
 
-    private static String hostVerdictKey(int rank) {
-        return "shm/host/verdict/" + rank;
-    }
+    private static final String HOST_VERDICTS = "shm/host/verdict/";
 
     /** Never map a file a peer names outside the job's segments (the token is the trust boundary, not a licence to write anywhere). */
     private static boolean isJobSegment(Path offered, Path dir, JobToken token) {
