@@ -26,6 +26,7 @@ import dev.trainyard.runtime.train.DistributedSampler;
 import dev.trainyard.runtime.train.DistributedTrainer;
 import dev.trainyard.runtime.train.NonFinitePolicy;
 import dev.trainyard.runtime.train.TrainingLoop;
+import ai.djl.metric.Metrics;
 import dev.trainyard.runtime.train.DjlStepMetrics;
 import dev.trainyard.runtime.train.StepPhasesLogger;
 import java.nio.file.Files;
@@ -98,6 +99,7 @@ public final class TrainingWorker {
             }
             try (DistributedTrainer trainer = new DistributedTrainer(model, config, pg, options)) {
                 trainer.initialize(new Shape(1, 24));
+                trainer.setMetrics(new Metrics()); // the application's own: kept whole, StepPhasesLogger only reads it
                 TrainingLoop loop = new TrainingLoop(trainer, data, sampler).epochs(epochs)
                         .onStep(s -> {
                             System.out.printf("step %d digest %016x%n", s.step(), trainer.parameterDigest());

@@ -156,12 +156,17 @@ final class Exchange {
             }
             pump();
             InboundFrame f = link.poll();
+            String closed = f == null ? link.inboundClosed() : null;
+            if (closed != null) {
+                // the peer's last frames and its goodbye can both land between the poll and the check:
+                // a direction ends only after everything before it was delivered, so look once more
+                f = link.poll();
+            }
             if (f != null) {
                 idleRounds = 0;
                 check(f, peer, step, chunkOffset, length);
                 return f;
             }
-            String closed = link.inboundClosed();
             if (closed != null) {
                 throw new PeerFailureException(fp + " on rank " + rank + " cannot receive from rank " + peer + ": " + closed,
                         List.of(peer), null);

@@ -1,6 +1,7 @@
 package dev.trainyard.collectives.grpc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -68,6 +69,73 @@ class ExchangeTest {
         assertEquals(List.of(2), e.ranks(), e.getMessage());
         assertTrue(e.getMessage().endsWith("waiting for rank 2"), e.getMessage());
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5), "the wait ends at the deadline");
+    }
+
+    /**
+     * The peer's last frame and its goodbye land between the receiver's poll and its look at the
+     * link's state (its reader thread runs meanwhile): the frame is still the receiver's.
+     */
+    @Test
+    void aFrameDeliveredJustBeforeAGracefulCloseIsStillReceived() {
+        LinkEvents quiet = new LinkEvents() {
+            @Override
+            public void wake() {
+            }
+
+            @Override
+            public void linkBroken(int peer, String reason, Throwable cause) {
+            }
+        };
+        InboundFrame last = new InboundFrame();
+        FrameHeader.encode(last.header, fp(3), 0, 0, 0);
+        PeerLink racy = new PeerLink(1, quiet, 4) {
+            private boolean first = true;
+
+            @Override
+            InboundFrame poll() {
+                if (first) { // nothing yet; then, before the receiver looks again, the frame and the goodbye
+                    first = false;
+                    deliver(last);
+                    inboundEnded("rank 1 closed its communicator", true);
+                    return null;
+                }
+                return super.poll();
+            }
+
+            @Override
+            boolean ready() {
+                return true;
+            }
+
+            @Override
+            void sendNow(Fingerprint fp, SendItem it) {
+            }
+
+            @Override
+            boolean drained() {
+                return true;
+            }
+
+            @Override
+            void grantOne() {
+            }
+
+            @Override
+            void halfClose() {
+            }
+
+            @Override
+            void closeNow() {
+            }
+
+            @Override
+            String address() {
+                return "racy";
+            }
+        };
+        Exchange ex = new Exchange(0, 2, CHUNK, new PeerLink[] {null, racy}, new FramePool(CHUNK, 4), new MemoryLinks.TimeoutNamesThePeer(0));
+        ex.begin(fp(3), deadline(5000));
+        assertSame(last, ex.receive(1, 0, 0, 0));
     }
 
     @Test

@@ -26,13 +26,14 @@ public final class StepPhasesLogger extends TrainingListenerAdapter {
     /** Per name, how many values earlier epochs used. */
     private final Map<String, Integer> seen = new HashMap<>();
     private int epoch;
-    private boolean ownsMetrics;
+    /** The Metrics this listener gave the trainer, if it did: only that one is emptied. */
+    private Metrics created;
 
     @Override
     public void onTrainingBegin(Trainer trainer) {
         if (trainer.getMetrics() == null) {
-            trainer.setMetrics(new Metrics());
-            ownsMetrics = true;
+            created = new Metrics();
+            trainer.setMetrics(created);
         }
     }
 
@@ -57,7 +58,7 @@ public final class StepPhasesLogger extends TrainingListenerAdapter {
             LOG.info(line.toString());
         }
         for (String name : metrics.getMetricNames()) {
-            if (ownsMetrics) {
+            if (metrics == created) { // not one the application set since
                 metrics.getMetric(name).clear(); // the live list: what this epoch's line has read
             }
             seen.put(name, metrics.getMetric(name).size());

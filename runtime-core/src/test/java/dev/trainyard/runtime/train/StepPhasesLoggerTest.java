@@ -87,10 +87,9 @@ class StepPhasesLoggerTest {
         StepPhasesLogger listener = new StepPhasesLogger();
         try (Model model = Model.newInstance("phases")) {
             model.setBlock(Linear.builder().setUnits(2).build());
-            try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(Loss.l2Loss()))) {
-                Metrics mine = new Metrics();
+            try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(Loss.l2Loss()).addTrainingListeners(listener))) {
+                Metrics mine = new Metrics(); // set after the listener gave the trainer its own
                 trainer.setMetrics(mine);
-                listener.onTrainingBegin(trainer);
                 DjlStepMetrics.record(mine, step(1, 0));
                 listener.onEpoch(trainer);
                 DjlStepMetrics.record(mine, step(5, 0));
