@@ -21,7 +21,8 @@ class JoinTimeoutTest {
     @Test
     void theRanksThatCameNameTheOneThatDidNot() throws Exception {
         InMemoryStore store = new InMemoryStore(Duration.ofSeconds(30));
-        CommunicatorOptions options = CommunicatorOptions.defaults(JobToken.generate()).withConnectTimeout(Duration.ofSeconds(1));
+        // 3 s: time for both ranks that come to start their servers and publish, even on a loaded machine
+        CommunicatorOptions options = CommunicatorOptions.defaults(JobToken.generate()).withConnectTimeout(Duration.ofSeconds(3));
         ExecutorService ranks = Executors.newFixedThreadPool(2);
         try {
             List<Future<GrpcCommunicator>> came = List.of(
@@ -34,7 +35,7 @@ class JoinTimeoutTest {
                 } catch (ExecutionException e) {
                     PeerFailureException failure = (PeerFailureException) e.getCause();
                     assertEquals(List.of(2), failure.ranks(), failure.getMessage());
-                    assertTrue(failure.getMessage().equals("rank " + r + ": ranks [2] did not join the group of 3 within 1 s"
+                    assertTrue(failure.getMessage().equals("rank " + r + ": ranks [2] did not join the group of 3 within 3 s"
                             + " (not started, crashed, or using another store)"), failure.getMessage());
                 }
             }
