@@ -79,14 +79,25 @@ public final class Progress implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Reads the ranks' files at the terminal's pace (so a one-time line such as the synthetic-data
+     * warning comes within a second, even in a short job) and prints the progress line at the
+     * terminal's pace or, to a file or pipe, every {@value #PLAIN_EVERY_MILLIS} ms.
+     */
     private void loop() {
+        long printed = System.nanoTime();
         while (!closed) {
             try {
-                Thread.sleep(tty ? TTY_EVERY_MILLIS : PLAIN_EVERY_MILLIS);
+                Thread.sleep(TTY_EVERY_MILLIS);
             } catch (InterruptedException e) {
                 return;
             }
             String line = poll();
+            long now = System.nanoTime();
+            if (!tty && now - printed < PLAIN_EVERY_MILLIS * 1_000_000L) {
+                continue;
+            }
+            printed = now;
             if (line != null && !line.equals(lastLine)) {
                 lastLine = line;
                 if (tty) {
@@ -246,6 +257,12 @@ public final class Progress implements AutoCloseable {
     public void close() {
         closed = true;
         thread.interrupt();
+        try {
+            thread.join(1000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        poll(); // what the workers wrote since the last read: a job shorter than one read still gets its one-time lines
         if (tty && !lastLine.isEmpty()) {
             System.err.println();
         }
