@@ -6,10 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -27,32 +23,14 @@ class JsonLinesFileTest {
     void aFullDiskIsOneWarningNamingThePathAndEnospcAndAMarkerForTheReport() throws Exception {
         assumeTrue(Files.isWritable(Path.of("/dev/full")), "SKIPPED: no /dev/full on this system");
         Path file = Files.createSymbolicLink(tmp.resolve("metrics-rank-1.jsonl"), Path.of("/dev/full"));
-        // the warning goes through SLF4J; the tests' provider is java.util.logging, so a handler sees it
-        List<String> lines = new CopyOnWriteArrayList<>();
-        Handler keep = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                lines.add(r.getLevel() + " " + r.getMessage());
+        List<String> lines = LogCapture.of(JsonLinesFile.class, () -> {
+            try (JsonLinesFile f = JsonLinesFile.append(file, "metrics")) {
+                for (int step = 0; step < 10_000; step++) { // what a training loop does: never throws
+                    f.write("{\"step\":" + step + "}", step % 100 == 99);
+                }
+                assertFalse(f.healthy());
             }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        Logger jul = Logger.getLogger(JsonLinesFile.class.getName());
-        jul.addHandler(keep);
-        try (JsonLinesFile f = JsonLinesFile.append(file, "metrics")) {
-            for (int step = 0; step < 10_000; step++) { // what a training loop does: never throws
-                f.write("{\"step\":" + step + "}", step % 100 == 99);
-            }
-            assertFalse(f.healthy());
-        } finally {
-            jul.removeHandler(keep);
-        }
+        });
         assertEquals(1, lines.size(), String.join("\n", lines));
         assertTrue(lines.get(0).startsWith("WARNING cannot append to the metrics file " + file) && lines.get(0).contains("ENOSPC"), lines.get(0));
         assertTrue(Files.exists(tmp.resolve("metrics-rank-1.jsonl.incomplete")), "the marker the run report reads");

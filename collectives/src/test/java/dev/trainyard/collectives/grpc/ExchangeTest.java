@@ -77,18 +77,9 @@ class ExchangeTest {
      */
     @Test
     void aFrameDeliveredJustBeforeAGracefulCloseIsStillReceived() {
-        LinkEvents quiet = new LinkEvents() {
-            @Override
-            public void wake() {
-            }
-
-            @Override
-            public void linkBroken(int peer, String reason, Throwable cause) {
-            }
-        };
         InboundFrame last = new InboundFrame();
         FrameHeader.encode(last.header, fp(3), 0, 0, 0);
-        PeerLink racy = new PeerLink(1, quiet, 4) {
+        PeerLink racy = new MemoryLinks.QuietLink(1, MemoryLinks.QUIET, 4) {
             private boolean first = true;
 
             @Override
@@ -100,37 +91,6 @@ class ExchangeTest {
                     return null;
                 }
                 return super.poll();
-            }
-
-            @Override
-            boolean ready() {
-                return true;
-            }
-
-            @Override
-            void sendNow(Fingerprint fp, SendItem it) {
-            }
-
-            @Override
-            boolean drained() {
-                return true;
-            }
-
-            @Override
-            void grantOne() {
-            }
-
-            @Override
-            void halfClose() {
-            }
-
-            @Override
-            void closeNow() {
-            }
-
-            @Override
-            String address() {
-                return "racy";
             }
         };
         Exchange ex = new Exchange(0, 2, CHUNK, new PeerLink[] {null, racy}, new FramePool(CHUNK, 4), new MemoryLinks.TimeoutNamesThePeer(0));

@@ -62,6 +62,58 @@ final class MemoryLinks {
         return links[from][to].sent.get();
     }
 
+    /** Events nobody listens to. */
+    static final LinkEvents QUIET = new LinkEvents() {
+        @Override
+        public void wake() {
+        }
+
+        @Override
+        public void linkBroken(int peer, String reason, Throwable cause) {
+        }
+    };
+
+    /**
+     * A link that carries nothing by itself: always ready, sends vanish, nothing to close. Tests
+     * override what they exercise.
+     */
+    abstract static class QuietLink extends PeerLink {
+        QuietLink(int peer, LinkEvents events, int window) {
+            super(peer, events, window);
+        }
+
+        @Override
+        boolean ready() {
+            return true;
+        }
+
+        @Override
+        void sendNow(Fingerprint fp, SendItem it) {
+        }
+
+        @Override
+        boolean drained() {
+            return true;
+        }
+
+        @Override
+        void grantOne() {
+        }
+
+        @Override
+        void halfClose() {
+        }
+
+        @Override
+        void closeNow() {
+        }
+
+        @Override
+        String address() {
+            return "memory";
+        }
+    }
+
     /** A context without failures whose timeout names the peer that was awaited. */
     record TimeoutNamesThePeer(int rank) implements CollectiveContext {
         @Override
@@ -75,7 +127,8 @@ final class MemoryLinks {
         }
     }
 
-    private static final class MemoryLink extends PeerLink {
+    /** Copies each frame into the partner's inbox; a credit per receive-window slot. */
+    private static final class MemoryLink extends QuietLink {
         MemoryLink partner;
         private final AtomicInteger credits;
         final AtomicInteger sent = new AtomicInteger();
@@ -102,27 +155,9 @@ final class MemoryLinks {
         }
 
         @Override
-        boolean drained() {
-            return true; // copied at send
-        }
-
-        @Override
         void grantOne() {
             partner.credits.incrementAndGet();
             partner.events.wake();
-        }
-
-        @Override
-        void halfClose() {
-        }
-
-        @Override
-        void closeNow() {
-        }
-
-        @Override
-        String address() {
-            return "memory";
         }
     }
 }

@@ -84,7 +84,7 @@ public final class WorkerGroup {
     static final String INTRA_OP_THREADS = "OMP_NUM_THREADS";
 
     /** The node's cores shared out among its workers, at least one each. */
-    public static int intraOpThreads(int workersPerNode) {
+    private static int intraOpThreads(int workersPerNode) {
         return Math.max(1, Runtime.getRuntime().availableProcessors() / workersPerNode);
     }
 

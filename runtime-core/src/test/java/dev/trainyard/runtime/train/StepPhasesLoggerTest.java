@@ -11,11 +11,8 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
+import dev.trainyard.runtime.LogCapture;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -32,34 +29,13 @@ class StepPhasesLoggerTest {
         return new StepMetrics(1, 8, s, s, s, s, 0, s, s, 2 * s, bytes, false, 7 * s, 0, null);
     }
 
-    private static List<String> logged(Runnable r) {
-        List<String> lines = new CopyOnWriteArrayList<>();
-        Handler keep = new Handler() {
-            @Override
-            public void publish(LogRecord record) {
-                lines.add(record.getMessage());
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        Logger jul = Logger.getLogger(StepPhasesLogger.class.getName());
-        jul.addHandler(keep);
-        try {
-            r.run();
-        } finally {
-            jul.removeHandler(keep);
-        }
-        return lines;
+    /** What the listener logged while {@code r} ran, messages only. */
+    private static List<String> logged(Runnable r) throws Exception {
+        return LogCapture.of(StepPhasesLogger.class, r::run).stream().map(l -> l.substring(l.indexOf(' ') + 1)).toList();
     }
 
     @Test
-    void eachEpochLineAveragesThatEpochsStepsAndAMetricsItCreatedIsEmptiedAfterwards() {
+    void eachEpochLineAveragesThatEpochsStepsAndAMetricsItCreatedIsEmptiedAfterwards() throws Exception {
         StepPhasesLogger listener = new StepPhasesLogger();
         try (Model model = Model.newInstance("phases")) {
             model.setBlock(Linear.builder().setUnits(2).build());
@@ -83,7 +59,7 @@ class StepPhasesLoggerTest {
     }
 
     @Test
-    void metricsTheApplicationSetAreReadButKept() {
+    void metricsTheApplicationSetAreReadButKept() throws Exception {
         StepPhasesLogger listener = new StepPhasesLogger();
         try (Model model = Model.newInstance("phases")) {
             model.setBlock(Linear.builder().setUnits(2).build());
