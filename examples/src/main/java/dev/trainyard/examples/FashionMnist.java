@@ -69,6 +69,9 @@ public final class FashionMnist implements Callable<Integer> {
     String compression;
     @Option(names = "--checkpoint-every", defaultValue = "500", description = "steps between checkpoints (and at each epoch end)")
     int checkpointEvery;
+    @Option(names = "--on-incompatible-checkpoint", defaultValue = "previous",
+            description = "when the newest checkpoint is of another model or optimizer: previous (try the older ones) or fresh (start over)")
+    String onIncompatible;
     @Option(names = "--limit", defaultValue = "60000", description = "use at most this many training samples")
     int limit;
     @Option(names = "--threads", description = "PyTorch intra-op threads per worker (default: cores / workers on this node)")
@@ -94,6 +97,10 @@ public final class FashionMnist implements Callable<Integer> {
         }
         if (!lrSchedule.equals("constant") && !lrSchedule.equals("warmup-cosine")) {
             throw new CommandLine.ParameterException(spec.commandLine(), "unknown --lr-schedule '" + lrSchedule + "'; choose constant or warmup-cosine");
+        }
+        if (!onIncompatible.equals("previous") && !onIncompatible.equals("fresh")) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "unknown --on-incompatible-checkpoint '" + onIncompatible
+                    + "'; choose previous or fresh");
         }
         if (lr != null && !(lr > 0)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--lr must be a positive number, got " + lr);
@@ -175,7 +182,8 @@ public final class FashionMnist implements Callable<Integer> {
                     });
                     if (!pg.context().standalone()) {
                         loop.checkpoints(new Checkpoints(RunLayout.checkpoints(pg.context().runDir()), 3,
-                                line -> System.out.println("rank " + pg.rank() + ": " + line)), checkpointEvery);
+                                line -> System.out.println("rank " + pg.rank() + ": " + line),
+                                onIncompatible.equals("fresh") ? Checkpoints.Incompatible.FRESH : Checkpoints.Incompatible.PREVIOUS), checkpointEvery);
                     }
                     loop.run();
                     if (pg.rank() == 0) {

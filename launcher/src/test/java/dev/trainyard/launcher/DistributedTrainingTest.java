@@ -252,17 +252,21 @@ class DistributedTrainingTest {
             assertEquals(0, l.awaitExit(RUN), l.output());
             String out = l.output();
             assertTrue(out.contains("failed first: exit code 137"), out);
-            assertTrue(out.matches("(?s).*\\[rank 0] resuming from .*checkpoint-0*(8|16)\\.tyck.*"), out);
+            // sharded, every rank wrote its own shard into a checkpoint directory; unsharded, rank 0 one file
+            String checkpoint = zero ? "checkpoint-0*(8|16) " : "checkpoint-0*(8|16)\\.tyck ";
+            assertTrue(out.matches("(?s).*\\[rank 0] resuming from \\S*" + checkpoint + ".*"), out);
             assertEquals(expected, finalDigest(out), out);
         }
         if (zero) {
-            String saved = lastMatch(uninterrupted, "\\[rank 0] checkpoint .* written \\(step 64, adamw state crc32 ([0-9a-f]+)\\)");
-            assertEquals(saved, lastMatch(uninterrupted, "\\[rank 0] final optimizer state crc32 ([0-9a-f]+)"));
+            assertTrue(uninterrupted.matches("(?s).*\\[rank 0] checkpoint \\S*checkpoint-0*64 written \\(step 64, adamw state in 2 shards, one per rank\\).*"),
+                    uninterrupted);
+            String saved = lastMatch(uninterrupted, "\\[rank 0] final optimizer state crc32 ([0-9a-f]+)");
             for (int n : new int[] {4, 1}) {
                 // the same run directory, continued: its checkpoints, training done
                 String resumed = run(List.of("--resume"), "uninterrupted", n, worker).output();
                 assertTrue(resumed.contains("trainyard: attempt " + (n == 4 ? 2 : 3) + ": starting ranks"), resumed);
-                assertEquals(saved, lastMatch(resumed, "\\[rank 0] resuming from .*checkpoint-0*64\\.tyck \\(epoch 3, step 64, adamw state crc32 ([0-9a-f]+)\\)"));
+                assertEquals(saved, lastMatch(resumed, "\\[rank 0] resuming from \\S*checkpoint-0*64 \\(epoch 3, step 64, adamw state crc32 ([0-9a-f]+)\\)"),
+                        "the 2 shards put back together");
                 assertEquals(saved, lastMatch(resumed, "\\[rank 0] final optimizer state crc32 ([0-9a-f]+)"),
                         "the state spread over " + n + " rank(s) and gathered again");
             }
@@ -274,9 +278,13 @@ class DistributedTrainingTest {
      * up with one warning, the launcher keeps copying the workers' output, the next checkpoint fails
      * naming ENOSPC and the job stops; the previous checkpoint stays, no temporary file does, and once
      * there is space again the same command with {@code --resume} resumes from that checkpoint.
+     * With ZeRO-1 every rank writes its own shard: whichever rank runs out of space, nothing of that
+     * checkpoint stays.
      */
-    @Test
-    void aRunDirectoryThatFillsUpMidRunKeepsItsLastCheckpointAndResumesOnceThereIsSpace() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"unsharded", "--zero"})
+    void aRunDirectoryThatFillsUpMidRunKeepsItsLastCheckpointAndResumesOnceThereIsSpace(String sharding) throws Exception {
+        boolean zero = sharding.equals("--zero");
         Path mount = Files.createDirectory(tmp.resolve("small-disk"));
         Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mount.toString()).redirectErrorStream(true).start();
         String why = new String(p.getInputStream().readAllBytes()).trim();
@@ -288,6 +296,9 @@ class DistributedTrainingTest {
             Path run = mount.resolve("run");
             List<String> args = new ArrayList<>(List.of("--nproc-per-node", "2", "--run-dir", run.toString(), TrainingWorker.class.getName(),
                     "--batch", "8", "--samples", "384", "--epochs", "1", "--checkpoint-every", "8", "--step-delay-ms", "40"));
+            if (zero) {
+                args.addAll(List.of("--optimizer", "adamw", "--zero"));
+            }
             Path filler = mount.resolve("filler");
             try (LauncherProcess l = LauncherProcess.start(args)) {
                 l.awaitLines(s -> s.startsWith("[rank 0] checkpoint ") && s.contains(" written (step 8"), 1, RUN);
@@ -299,14 +310,16 @@ class DistributedTrainingTest {
                 assertTrue(out.matches("(?s).*cannot write a checkpoint into \\S+checkpoints: No space left on device \\(ENOSPC\\); the previous checkpoint is still valid.*"), out);
             }
             try (var files = Files.list(run.resolve("checkpoints"))) {
-                List<String> names = files.map(f -> f.getFileName().toString()).sorted().toList();
-                assertTrue(!names.isEmpty() && names.stream().allMatch(n -> n.matches("checkpoint-\\d+\\.tyck")), "no temporary file left: " + names);
+                List<Path> left = files.sorted().toList();
+                assertTrue(!left.isEmpty() && left.stream().allMatch(f -> zero
+                        ? f.getFileName().toString().matches("checkpoint-\\d+") && Files.exists(f.resolve("MANIFEST"))
+                        : f.getFileName().toString().matches("checkpoint-\\d+\\.tyck")), "no temporary file, no uncommitted directory left: " + left);
             }
             Files.delete(filler);
             args.add(2, "--resume");
             try (LauncherProcess l = LauncherProcess.start(args)) {
                 assertEquals(0, l.awaitExit(RUN), l.output());
-                assertTrue(l.output().matches("(?s).*\\[rank 0] resuming from \\S+checkpoint-0*(8|16)\\.tyck.*"), l.output());
+                assertTrue(l.output().matches("(?s).*\\[rank 0] resuming from \\S+checkpoint-0*(8|16)" + (zero ? " " : "\\.tyck ") + ".*"), l.output());
             }
         } finally {
             new ProcessBuilder("umount", "-l", mount.toString()).start().waitFor();

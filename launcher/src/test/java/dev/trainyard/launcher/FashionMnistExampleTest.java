@@ -40,7 +40,9 @@ class FashionMnistExampleTest {
                         lines.get(5));
             }
             try (var files = Files.list(run.resolve("checkpoints"))) {
-                assertEquals(3, files.filter(f -> f.toString().endsWith(".tyck")).count(), "keeps the newest 3");
+                // ZeRO-1: a directory per checkpoint, one shard per rank, committed by its manifest
+                assertEquals(3, files.filter(f -> Files.exists(f.resolve("MANIFEST")) && Files.exists(f.resolve("optimizer-rank-00001-of-00002.tysh")))
+                        .count(), "keeps the newest 3");
             }
         }
     }

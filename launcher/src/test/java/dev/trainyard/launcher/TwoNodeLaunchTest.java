@@ -81,6 +81,30 @@ class TwoNodeLaunchTest {
         }
     }
 
+    /**
+     * Each node has its own run directory here, as nodes without a shared filesystem have: ZeRO-1's
+     * checkpoints cannot be one shard per rank in one directory, so rank 0 gathers the state and
+     * writes it as one file, and says so once.
+     */
+    @Test
+    void shardedCheckpointsWithoutASharedDirectoryAreGatheredToRankZero() throws Exception {
+        String[] worker = {TrainingWorker.class.getName(), "--batch", "8", "--samples", "64", "--epochs", "1", "--checkpoint-every", "2",
+            "--optimizer", "adamw", "--zero"};
+        try (SimulatedCluster hosts = SimulatedCluster.create(2, Optional.empty());
+             LauncherProcess n0 = node(hosts, 0, 1, worker);
+             LauncherProcess n1 = node(hosts, 1, 1, worker)) {
+            assertEquals(0, n0.awaitExit(RUN), n0.output());
+            assertEquals(0, n1.awaitExit(RUN), n1.output());
+            String out = n0.output();
+            assertEquals(1, out.split("is not one directory shared by every rank", -1).length - 1, out);
+            assertTrue(out.matches("(?s).*\\[rank 0] checkpoint \\S+checkpoint-0+4\\.tyck written \\(step 4, adamw state crc32 [0-9a-f]+\\).*"), out);
+            try (var files = Files.walk(tmp.resolve("node1"))) {
+                List<Path> strays = files.filter(f -> f.getFileName().toString().contains("checkpoint-")).toList();
+                assertTrue(strays.isEmpty(), "rank 1 wrote no shard of its own: " + strays);
+            }
+        }
+    }
+
     @Test
     void aStopSignalToNodeZeroEndsNodeOneWithOneLineAndBothKeepTheirRecords() throws Exception {
         try (SimulatedCluster hosts = SimulatedCluster.create(2, Optional.empty());

@@ -30,6 +30,8 @@ final class CheckpointReader {
     /** More parameters or slots than any model has: a count past this is a damaged header, not a model. */
     private static final int MAX_ENTRIES = 1 << 24;
     private final FileChannel in;
+    private boolean inShards;
+    private long savedSteps;
     private final ByteBuffer buf = ByteBuffer.allocate(CheckpointWriter.BUFFER).order(ByteOrder.BIG_ENDIAN);
 
     private CheckpointReader(FileChannel in) {
@@ -39,9 +41,25 @@ final class CheckpointReader {
 
     /** Null if the file is a whole, untouched checkpoint of this format; else what is wrong. */
     static String verify(Path file) throws IOException {
+        return verify(file, CheckpointWriter.MAGIC);
+    }
+
+    /** The checksum stored at the end of a file {@link CheckpointWriter} wrote (whether or not it holds). */
+    static long storedChecksum(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer stored = ByteBuffer.allocate(8).order(ByteOrder.BIG_ENDIAN);
+            ch.position(Math.max(0, ch.size() - 8));
+            while (stored.hasRemaining() && ch.read(stored) >= 0) {
+                // reads the 8 checksum bytes
+            }
+            return stored.flip().remaining() == 8 ? stored.getLong() : -1;
+        }
+    }
+
+    /** Null if the file is whole and untouched and starts with {@code magic}; else what is wrong. */
+    static String verify(Path file, byte[] magic) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
-            byte[] magic = CheckpointWriter.MAGIC;
             if (size < magic.length + 8) {
                 return "not a Trainyard checkpoint or truncated";
             }
@@ -77,8 +95,16 @@ final class CheckpointReader {
         }
     }
 
-    /** The position a checkpoint holds, or why it does not fit this run (then nothing was loaded). */
-    record Outcome(TrainingState state, String mismatch) {
+    /**
+     * The position a checkpoint holds, or why it does not fit this run (then nothing was loaded);
+     * {@code optimizerInShards}: its optimizer state, after {@code optimizerSteps} updates, lies in
+     * the ranks' shard files.
+     */
+    record Outcome(TrainingState state, String mismatch, boolean optimizerInShards, long optimizerSteps) {
+    }
+
+    /** What a checkpoint's optimizer header says. */
+    private record OptimizerHeader(String kind, long steps, int slots, int count, Map<String, Integer> parameters) {
     }
 
     /**
@@ -91,7 +117,58 @@ final class CheckpointReader {
             r.skip(CheckpointWriter.MAGIC.length);
             TrainingState state = new TrainingState(r.readInt(), r.readLong(), r.readLong());
             String mismatch = r.readBody(block, optimizer, state.step(), apply, log);
-            return new Outcome(mismatch == null ? state : null, mismatch);
+            return new Outcome(mismatch == null ? state : null, mismatch, r.inShards, r.savedSteps);
+        }
+    }
+
+    /**
+     * Compares (and with {@code apply}, loads) one shard file against the unsharded {@code full}
+     * state of this run: every piece goes to its parameter by name, wherever this run's buckets
+     * put it. {@code covered} adds up the floats each parameter got, for the caller to check that
+     * the shards together cover every parameter once. Null, or what does not fit.
+     */
+    static String readShard(Path file, OptimizerState full, long steps, Map<String, Long> covered, boolean apply) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            CheckpointReader r = new CheckpointReader(ch);
+            r.skip(CheckpointWriter.SHARD_MAGIC.length);
+            String kind = r.readName();
+            long shardSteps = r.readLong();
+            int slots = r.readInt();
+            int rank = r.readInt();
+            int world = r.readInt();
+            int count = r.readInt();
+            if (!kind.equals(full.kind()) || slots != full.slotsPerBucket() || shardSteps != steps) {
+                return "shard of rank " + rank + " holds " + kind + " state after " + shardSteps + " updates, the checkpoint "
+                        + full.kind() + " after " + steps;
+            }
+            if (count < 0 || count > MAX_ENTRIES || world < 1) {
+                return "shard of rank " + rank + " claims " + count + " pieces of a world of " + world + ": not a shard of this format";
+            }
+            Map<String, OptimizerState.Slice> where = new HashMap<>();
+            full.parameters().forEach(p -> where.put(p.name(), p));
+            String[] names = new String[count];
+            int[] offsets = new int[count];
+            int[] counts = new int[count];
+            for (int i = 0; i < count; i++) {
+                names[i] = r.readName();
+                offsets[i] = r.readInt();
+                counts[i] = r.readInt();
+                OptimizerState.Slice p = where.get(names[i]);
+                if (p == null || offsets[i] < 0 || counts[i] < 0 || (long) offsets[i] + counts[i] > p.count()) {
+                    return "shard of rank " + rank + " holds floats " + offsets[i] + "+" + counts[i] + " of parameter " + names[i]
+                            + ", which this run's model " + (p == null ? "does not have" : "has with " + p.count() + " floats");
+                }
+                covered.merge(names[i], (long) counts[i], Long::sum);
+            }
+            if (apply) {
+                for (int i = 0; i < count; i++) {
+                    OptimizerState.Slice p = where.get(names[i]);
+                    for (int s = 0; s < slots; s++) {
+                        r.readFloats(full.slot(p.bucket(), s), p.offset() + offsets[i], counts[i]);
+                    }
+                }
+            }
+            return null;
         }
     }
 
@@ -119,7 +196,8 @@ final class CheckpointReader {
     }
 
     private String readOptimizer(OptimizerState optimizer, long trainingStep, boolean apply, Consumer<String> log) throws IOException {
-        if (readInt() == 0) {
+        int flag = readInt();
+        if (flag == CheckpointWriter.NO_OPTIMIZER) {
             if (optimizer != null && apply) {
                 optimizer.setSteps(trainingStep);
                 log.accept("the checkpoint has no optimizer state (written on DJL's optimizer path): " + optimizer.kind()
@@ -127,38 +205,55 @@ final class CheckpointReader {
             }
             return null;
         }
+        if (flag != CheckpointWriter.OPTIMIZER_INLINE && flag != CheckpointWriter.OPTIMIZER_IN_SHARDS) {
+            return "its optimizer flag is " + flag + ": not a checkpoint of this format";
+        }
+        inShards = flag == CheckpointWriter.OPTIMIZER_IN_SHARDS;
+        OptimizerHeader saved = readOptimizerHeader();
+        if (saved.parameters() == null) {
+            return "it claims " + saved.count() + " optimizer entries of " + saved.slots() + " slots: not a checkpoint of this format";
+        }
+        savedSteps = saved.steps();
+        if (optimizer == null) {
+            if (apply) {
+                log.accept("the checkpoint's " + saved.kind() + " state is not loaded: this run uses DJL's optimizer");
+            }
+            return null;
+        }
+        String mismatch = optimizer.mismatch(saved.kind(), saved.parameters(), saved.slots());
+        if (mismatch != null || !apply) {
+            return mismatch;
+        }
+        optimizer.setSteps(saved.steps());
+        if (inShards) {
+            return null; // the caller reads the shard files
+        }
+        Map<String, OptimizerState.Slice> where = new HashMap<>();
+        optimizer.parameters().forEach(p -> where.put(p.name(), p));
+        for (String name : saved.parameters().keySet()) {
+            OptimizerState.Slice p = where.get(name);
+            for (int s = 0; s < saved.slots(); s++) {
+                readFloats(optimizer.slot(p.bucket(), s), p.offset(), p.count());
+            }
+        }
+        return null;
+    }
+
+    /** Without parameters when the counts are past any model's: a damaged header. */
+    private OptimizerHeader readOptimizerHeader() throws IOException {
         String kind = readName();
         long steps = readLong();
         int slots = readInt();
         int count = readInt();
         if (count < 0 || count > MAX_ENTRIES || slots < 0 || slots > MAX_ENTRIES) {
-            return "it claims " + count + " optimizer entries of " + slots + " slots: not a checkpoint of this format";
+            return new OptimizerHeader(kind, steps, slots, count, null);
         }
-        Map<String, Integer> saved = new LinkedHashMap<>();
+        Map<String, Integer> parameters = new LinkedHashMap<>();
         for (int i = 0; i < count; i++) {
             String name = readName();
-            saved.put(name, readInt());
+            parameters.put(name, readInt());
         }
-        if (optimizer == null) {
-            if (apply) {
-                log.accept("the checkpoint's " + kind + " state is not loaded: this run uses DJL's optimizer");
-            }
-            return null;
-        }
-        String mismatch = optimizer.mismatch(kind, saved, slots);
-        if (mismatch != null || !apply) {
-            return mismatch;
-        }
-        optimizer.setSteps(steps);
-        Map<String, OptimizerState.Slice> where = new HashMap<>();
-        optimizer.parameters().forEach(p -> where.put(p.name(), p));
-        for (String name : saved.keySet()) {
-            OptimizerState.Slice p = where.get(name);
-            for (int s = 0; s < slots; s++) {
-                readFloats(optimizer.slot(p.bucket(), s), p.offset(), p.count());
-            }
-        }
-        return null;
+        return new OptimizerHeader(kind, steps, slots, count, parameters);
     }
 
     private void fill(int bytes) throws IOException {

@@ -12,6 +12,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.zip.CRC32;
 
 /**
@@ -22,9 +23,18 @@ import java.util.zip.CRC32;
  * and raw bytes; a flag and, when set, the optimizer's kind, update count, state arrays per
  * parameter, and per parameter its name and float count, then its state floats slot by slot (per
  * parameter, not per bucket, so any bucketing can load it); finally the CRC32 of everything before it.
+ * With a sharded optimizer the flag says the state lies in the ranks' shard files and only the
+ * header follows (kind, update count, slots, the parameter table); a shard file ({@link #SHARD_MAGIC})
+ * holds the kind, update count, slots, rank and world size, its pieces of parameters (name, first
+ * float, float count), their floats slot by slot, and the CRC32.
  */
 final class CheckpointWriter implements Closeable {
     static final byte[] MAGIC = "TYCK0002".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] SHARD_MAGIC = "TYSH0001".getBytes(StandardCharsets.US_ASCII);
+    /** What follows the parameters: no optimizer state, the state itself, or a pointer to the shard files. */
+    static final int NO_OPTIMIZER = 0;
+    static final int OPTIMIZER_INLINE = 1;
+    static final int OPTIMIZER_IN_SHARDS = 2;
     static final int BUFFER = 64 * 1024;
 
     private final FileChannel out;
@@ -32,8 +42,12 @@ final class CheckpointWriter implements Closeable {
     private final CRC32 crc = new CRC32();
 
     CheckpointWriter(Path file) throws IOException {
+        this(file, MAGIC);
+    }
+
+    CheckpointWriter(Path file, byte[] magic) throws IOException {
         out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
-        small.put(MAGIC);
+        small.put(magic);
     }
 
     void writeState(TrainingState state) throws IOException {
@@ -64,40 +78,73 @@ final class CheckpointWriter implements Closeable {
 
     void writeOptimizer(OptimizerState state) throws IOException {
         room(4);
-        small.putInt(state == null ? 0 : 1);
+        small.putInt(state == null ? NO_OPTIMIZER : OPTIMIZER_INLINE);
         if (state == null) {
             return;
         }
-        writeName(state.kind());
-        room(16);
-        small.putLong(state.steps()).putInt(state.slotsPerBucket()).putInt(state.parameters().size());
-        for (OptimizerState.Slice p : state.parameters()) {
-            writeName(p.name());
-            room(4);
-            small.putInt(p.count());
-        }
+        writeOptimizerHeader(state.kind(), state.steps(), state.slotsPerBucket(), state.parameters());
         for (OptimizerState.Slice p : state.parameters()) {
             for (int s = 0; s < state.slotsPerBucket(); s++) {
-                float[] values = state.slot(p.bucket(), s);
-                for (int off = p.offset(); off < p.offset() + p.count(); ) {
-                    room(4);
-                    int n = Math.min(p.offset() + p.count() - off, small.remaining() / Float.BYTES);
-                    small.asFloatBuffer().put(values, off, n);
-                    small.position(small.position() + n * Float.BYTES);
-                    off += n;
-                }
+                writeFloats(state.slot(p.bucket(), s), p.offset(), p.count());
             }
         }
     }
 
-    /** Writes the checksum and makes the file durable. */
-    void finish() throws IOException {
+    /** Marks the optimizer state as kept in shard files: only what a reader needs to check it against its run. */
+    void writeOptimizerInShards(String kind, long steps, int slots, List<OptimizerState.Slice> parameters) throws IOException {
+        room(4);
+        small.putInt(OPTIMIZER_IN_SHARDS);
+        writeOptimizerHeader(kind, steps, slots, parameters);
+    }
+
+    private void writeOptimizerHeader(String kind, long steps, int slots, List<OptimizerState.Slice> parameters) throws IOException {
+        writeName(kind);
+        room(16);
+        small.putLong(steps).putInt(slots).putInt(parameters.size());
+        for (OptimizerState.Slice p : parameters) {
+            writeName(p.name());
+            room(4);
+            small.putInt(p.count());
+        }
+    }
+
+    /** The body of a shard file (opened with {@link #SHARD_MAGIC}). */
+    void writeShard(OptimizerShard shard) throws IOException {
+        OptimizerState own = shard.own();
+        writeName(own.kind());
+        room(24);
+        small.putLong(own.steps()).putInt(own.slotsPerBucket()).putInt(shard.rank()).putInt(shard.worldSize()).putInt(shard.pieces().size());
+        for (OptimizerShard.Piece p : shard.pieces()) {
+            writeName(p.parameter());
+            room(8);
+            small.putInt(p.parameterOffset()).putInt(p.count());
+        }
+        for (OptimizerShard.Piece p : shard.pieces()) {
+            for (int s = 0; s < own.slotsPerBucket(); s++) {
+                writeFloats(own.slot(p.bucket(), s), p.stateOffset(), p.count());
+            }
+        }
+    }
+
+    private void writeFloats(float[] values, int from, int count) throws IOException {
+        for (int off = from; off < from + count; ) {
+            room(4);
+            int n = Math.min(from + count - off, small.remaining() / Float.BYTES);
+            small.asFloatBuffer().put(values, off, n);
+            small.position(small.position() + n * Float.BYTES);
+            off += n;
+        }
+    }
+
+    /** Writes the checksum and makes the file durable; returns the checksum. */
+    long finish() throws IOException {
         flush();
         ByteBuffer sum = ByteBuffer.allocate(8).order(ByteOrder.BIG_ENDIAN).putLong(crc.getValue()).flip();
         while (sum.hasRemaining()) {
             out.write(sum);
         }
         out.force(true);
+        return crc.getValue();
     }
 
     private void writeName(String name) throws IOException {

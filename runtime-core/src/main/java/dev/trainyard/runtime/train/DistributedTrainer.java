@@ -71,6 +71,7 @@ public class DistributedTrainer extends Trainer {
     private StepClock clock;
     /** The fused update and its state; null on DJL's optimizer path. */
     private FusedStep fused;
+    private final ShardedCheckpoints shardedCheckpoints;
     private final PeakMemory peakMemory = new PeakMemory();
 
     public DistributedTrainer(Model model, TrainingConfig config, ProcessGroup group, DistributedOptions options) {
@@ -87,6 +88,7 @@ public class DistributedTrainer extends Trainer {
         this.options = options;
         this.config = config;
         this.directStore = new ParameterStore(getManager(), false);
+        this.shardedCheckpoints = new ShardedCheckpoints(group.communicator(), this::say);
     }
 
     /** Initializes the block as DJL does, then makes every rank start from rank 0's parameters. */
@@ -242,6 +244,23 @@ public class DistributedTrainer extends Trainer {
         }
         steps = s[3];
         return new TrainingState((int) s[1], s[2], s[3]);
+    }
+
+    /**
+     * Writes a checkpoint of this step. Collective: every rank calls it at the same step
+     * ({@link TrainingLoop} does). Rank 0 writes one file, except with a sharded optimizer whose
+     * checkpoint directory every rank shares: then every rank writes its own shard of the state
+     * into a directory rank 0 commits once all of them are durable ({@link ShardedCheckpoints}).
+     *
+     * @return on rank 0, what was written
+     */
+    public Optional<Path> saveCheckpoint(Checkpoints checkpoints, TrainingState state) {
+        OptimizerShard own = fused == null ? null : fused.ownShard();
+        if (own != null && shardedCheckpoints.sharedByEveryRank(checkpoints)) {
+            return shardedCheckpoints.save(checkpoints, state, getModel().getBlock(), own, fused.layout());
+        }
+        OptimizerState optimizer = optimizerStateForCheckpoint();
+        return group.rank() == 0 ? Optional.of(checkpoints.save(state, getModel().getBlock(), optimizer)) : Optional.empty();
     }
 
     /**

@@ -76,6 +76,16 @@ final class FusedStep {
         return all;
     }
 
+    /** This rank's part of the state, for its own shard file; null when unsharded. */
+    OptimizerShard ownShard() {
+        return shards == null ? null : OptimizerShard.of(state, parameterSlices, shards);
+    }
+
+    /** Each trainable parameter's place in the unsharded buckets. */
+    List<OptimizerState.Slice> layout() {
+        return parameterSlices;
+    }
+
     /** Bytes of optimizer state this rank holds. */
     long stateBytes() {
         return state.bytes();

@@ -5,7 +5,6 @@ import ai.djl.training.dataset.Batch;
 import ai.djl.training.dataset.RandomAccessDataset;
 import ai.djl.translate.TranslateException;
 import dev.trainyard.runtime.RunEvents;
-import dev.trainyard.runtime.optim.OptimizerState;
 import java.io.IOException;
 import java.util.Optional;
 
@@ -69,7 +68,6 @@ public final class TrainingLoop {
     /** Trains until {@link #epochs} are done; returns the final state. */
     public TrainingState run() throws IOException, TranslateException {
         TrainingState start = checkpoints.map(trainer::resume).orElse(TrainingState.START);
-        boolean writer = trainer.processGroup().rank() == 0;
         sampler.startAt(start.epoch(), start.batchesDone());
         long step = start.step();
         RunEvents.plan(epochs, sampler.batchesPerEpoch(train.size()),
@@ -85,7 +83,7 @@ public final class TrainingLoop {
                 batch.close();
                 TrainingState now = new TrainingState(epoch, ++batches, ++step);
                 if (checkpoints.isPresent() && checkpointEvery > 0 && step % checkpointEvery == 0) {
-                    save(now, writer);
+                    save(now);
                 }
                 onStep.accept(now);
             }
@@ -93,23 +91,20 @@ public final class TrainingLoop {
             trainer.notifyListeners(listener -> listener.onEpoch(trainer));
             RunEvents.epoch(epoch, seconds, samples);
             if (checkpoints.isPresent()) {
-                save(new TrainingState(epoch + 1, 0, step), writer);
+                save(new TrainingState(epoch + 1, 0, step));
             }
             onEpoch.accept(epoch, seconds, samples);
         }
         return new TrainingState(epochs, 0, step);
     }
 
-    /** Every rank calls this at the same steps (a sharded optimizer gathers its state first); rank 0 writes. */
-    private void save(TrainingState state, boolean writer) throws IOException {
+    /** Every rank calls this at the same steps (with a sharded optimizer every rank writes its shard). */
+    private void save(TrainingState state) {
         long t0 = System.nanoTime();
         // the steps a checkpoint covers must be in the metrics before it exists: a worker stopped right after
         // it would otherwise lose their buffered lines, and the report would count them neither done nor redone
         trainer.flushMetrics();
-        OptimizerState optimizer = trainer.optimizerStateForCheckpoint();
-        if (writer) {
-            checkpoints.get().save(state, trainer.getModel().getBlock(), optimizer);
-        }
+        trainer.saveCheckpoint(checkpoints.get(), state);
         RunEvents.span("checkpoint", t0, System.nanoTime());
     }
 }

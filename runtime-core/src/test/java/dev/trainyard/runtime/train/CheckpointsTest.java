@@ -126,6 +126,126 @@ class CheckpointsTest {
             assertTrue(log.get(0).contains("holds adam state and this run uses momentum"), log.toString());
             assertTrue(log.stream().anyMatch(l -> l.contains("no optimizer state") && l.contains("schedule at step 1")), log.toString());
             assertEquals(1, sgd.steps());
+
+            log.clear();
+            Checkpoints fresh = new Checkpoints(dir, 3, log::add, Checkpoints.Incompatible.FRESH);
+            OptimizerState sgdAgain = new Sgd(LearningRateSchedule.constant(0.1), 0.9, 0, false, 0).newState(counts);
+            assertEquals(Optional.empty(), fresh.loadNewest(a.getBlock(), sgdAgain), "chosen: a fresh start, not the older file");
+            assertEquals(1, log.size(), log.toString());
+            assertTrue(log.get(0).contains("holds adam state and this run uses momentum") && log.get(0).endsWith("starting fresh, as chosen"), log.toString());
+        }
+    }
+
+    private static OptimizerState randomAdamW(int[] counts, List<OptimizerState.Slice> layout, long steps, long seed) {
+        OptimizerState s = Adam.adamW(LearningRateSchedule.constant(1e-3), 0.9, 0.999, 1e-8, 0.01).newState(counts);
+        s.describeParameters(layout);
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        for (int b = 0; b < counts.length; b++) {
+            for (int slot = 0; slot < s.slotsPerBucket(); slot++) {
+                float[] x = s.slot(b, slot);
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) r.nextGaussian();
+                }
+            }
+        }
+        s.setSteps(steps);
+        return s;
+    }
+
+    /**
+     * What every rank of a 3-rank ZeRO-1 job does for one checkpoint, in one process: each rank's
+     * own shard of the unsharded state {@code full}, written into the directory, then rank 0's commit.
+     */
+    private static Path writeSharded(Checkpoints cps, Block block, OptimizerState full, List<OptimizerState.Slice> layout, long step) {
+        int world = 3;
+        Path target = cps.prepareShardDirectory(step);
+        List<CheckpointDirectory.FileEntry> shards = new ArrayList<>();
+        OptimizerShard rank0 = null;
+        for (int r = 0; r < world; r++) {
+            ShardLayout shardLayout = new ShardLayout(r, world, full.counts());
+            OptimizerState own = Adam.adamW(LearningRateSchedule.constant(1e-3), 0.9, 0.999, 1e-8, 0.01).newState(shardLayout.ownCounts());
+            own.setSteps(full.steps());
+            for (int b = 0; b < full.buckets(); b++) {
+                for (int s = 0; s < own.slotsPerBucket(); s++) {
+                    System.arraycopy(full.slot(b, s), shardLayout.ownStart(b), own.slot(b, s), 0, shardLayout.ownFloats(b));
+                }
+            }
+            OptimizerShard shard = OptimizerShard.of(own, layout, shardLayout);
+            rank0 = r == 0 ? shard : rank0;
+            shards.add(cps.writeShard(target, shard));
+        }
+        return cps.commitShards(target, new TrainingState(0, step, step), block, rank0, layout, shards);
+    }
+
+    /**
+     * Saved by 3 ranks with every parameter in one bucket, loaded into one bucket per parameter:
+     * the state comes back bit for bit. A checkpoint with a corrupt or missing shard, or without a
+     * manifest (a rank died before the commit), is passed over naming why; the next save removes
+     * what was never committed.
+     */
+    @Test
+    void aShardedCheckpointComesBackWholeUnderAnotherBucketingAndAnIncompleteOneIsPassedOver() throws Exception {
+        List<String> log = new ArrayList<>();
+        Checkpoints cps = new Checkpoints(dir, 2, log::add);
+        try (Model a = model(8)) {
+            Block block = a.getBlock();
+            List<OptimizerState.Slice> oneBucket = new ArrayList<>();
+            List<OptimizerState.Slice> perParameter = new ArrayList<>();
+            int total = 0;
+            int b = 0;
+            for (var p : block.getParameters()) {
+                int n = (int) p.getValue().getArray().size();
+                oneBucket.add(new OptimizerState.Slice(p.getKey(), 0, total, n));
+                perParameter.add(new OptimizerState.Slice(p.getKey(), b++, 0, n));
+                total += n;
+            }
+            OptimizerState older = randomAdamW(new int[] {total}, oneBucket, 5, 1);
+            OptimizerState saved = randomAdamW(new int[] {total}, oneBucket, 9, 2);
+            writeSharded(cps, block, older, oneBucket, 5);
+            Path newest = writeSharded(cps, block, saved, oneBucket, 9);
+            assertTrue(log.get(1).endsWith("written (step 9, adamw state in 3 shards, one per rank)"), log.toString());
+            try (var files = Files.list(newest)) {
+                assertEquals(List.of("MANIFEST", "model.tyck", "optimizer-rank-00000-of-00003.tysh", "optimizer-rank-00001-of-00003.tysh",
+                        "optimizer-rank-00002-of-00003.tysh"), files.map(f -> f.getFileName().toString()).sorted().toList());
+            }
+
+            OptimizerState loaded = randomAdamW(counts(block), perParameter, 0, 3);
+            log.clear();
+            assertEquals(Optional.of(new TrainingState(0, 9, 9)), cps.loadNewest(block, loaded));
+            assertEquals(9, loaded.steps());
+            assertEquals(Long.toHexString(saved.crc32()), Long.toHexString(loaded.crc32()), "bit-identical, parameter by parameter");
+            assertTrue(log.get(0).contains("resuming from " + newest + " (epoch 1, step 9, adamw state crc32 " + Long.toHexString(saved.crc32())), log.toString());
+
+            Path shard1 = newest.resolve("optimizer-rank-00001-of-00003.tysh");
+            byte[] bytes = Files.readAllBytes(shard1);
+            bytes[bytes.length / 2] ^= 1;
+            Files.write(shard1, bytes);
+            log.clear();
+            assertEquals(Optional.of(new TrainingState(0, 5, 5)), cps.loadNewest(block, loaded));
+            assertTrue(log.get(0).contains("optimizer-rank-00001-of-00003.tysh: checksum mismatch") && log.get(0).contains("falling back"), log.toString());
+            assertEquals(older.crc32(), loaded.crc32());
+
+            Files.delete(shard1);
+            log.clear();
+            cps.loadNewest(block, loaded);
+            assertTrue(log.get(0).contains("optimizer-rank-00001-of-00003.tysh is missing"), log.toString());
+
+            Files.delete(newest.resolve("MANIFEST"));
+            log.clear();
+            assertEquals(Optional.of(new TrainingState(0, 5, 5)), cps.loadNewest(block, loaded));
+            assertTrue(log.get(0).contains("incomplete: it has no MANIFEST"), log.toString());
+
+            writeSharded(cps, block, saved, oneBucket, 12);
+            try (var files = Files.list(dir)) {
+                assertEquals(List.of("checkpoint-000000000005", "checkpoint-000000000012"), files.map(f -> f.getFileName().toString()).sorted().toList(),
+                        "the uncommitted directory is gone, the newest 2 committed ones stay");
+            }
+
+            Path manifest = dir.resolve("checkpoint-000000000012").resolve("MANIFEST");
+            Files.write(manifest, Files.readAllLines(manifest).stream().filter(l -> !l.contains("optimizer-rank-00002")).toList());
+            log.clear();
+            assertEquals(Optional.of(new TrainingState(0, 5, 5)), cps.loadNewest(block, loaded));
+            assertTrue(log.get(0).contains("a shard is missing from the manifest") && log.get(0).contains("does not fit"), log.toString());
         }
     }
 
