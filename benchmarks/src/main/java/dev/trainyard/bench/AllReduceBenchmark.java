@@ -46,8 +46,11 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     String chunkBytes = "1M";
     @Option(names = "--transport", description = "what carries tensor frames: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     Transport transport = Transport.SHARED_MEMORY;
-    @Option(names = "--compare", description = "also run the sweep through this peer: gloo")
+    @Option(names = "--compare", description = "also run the sweep through this peer: gloo (PyTorch's), or ring (Trainyard's flat ring, against"
+            + " the hierarchical all-reduce on --hosts)")
     String compare;
+    @Option(names = "--hosts", description = "with --link: simulated hosts the ranks are spread over, evenly (default: one per rank)")
+    Integer hosts;
     @Option(names = "--tls", description = "also sweep with mutual TLS between the ranks (throwaway certificates; TLS always carries"
             + " tensors on gRPC streams, so compare with --transport grpc-stream for the cost of encryption alone) and print TLS against plaintext")
     boolean tls;
@@ -67,9 +70,14 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         if (nproc < 2) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--nproc must be at least 2 (got " + nproc + ")");
         }
-        if (compare != null && !compare.equals("gloo")) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--compare supports only 'gloo' (got '" + compare + "')");
+        if (compare != null && !compare.equals("gloo") && !compare.equals("ring")) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--compare takes gloo or ring (got '" + compare + "')");
         }
+        int hostCount = hosts == null ? nproc : hosts;
+        if (hosts != null && (link == null || hosts < 1 || nproc % hosts != 0)) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--hosts " + hosts + " needs --link and must divide --nproc " + nproc);
+        }
+        int perHost = nproc / hostCount;
         if (!backend.equals("grpc")) {
             throw new IllegalArgumentException("--backend " + backend + ": this benchmark measures grpc; NCCL on device memory is"
                     + " measured by benchmarks/gpu/run.sh on a GPU host (README, GPUs and NCCL)");
@@ -80,25 +88,29 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         if (glooMissing != null) {
             System.out.println("# --compare gloo skipped: " + glooMissing);
         }
-        boolean withGloo = compare != null && glooMissing == null;
-        if (withGloo && tls) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--tls and --compare gloo: one comparison per run");
+        boolean withGloo = "gloo".equals(compare) && glooMissing == null;
+        boolean withRing = "ring".equals(compare);
+        if (compare != null && tls) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--tls and --compare: one comparison per run");
         }
-        String other = withGloo ? "gloo" : tls ? "tls" : null;
+        String other = withGloo ? "gloo" : withRing ? "ring" : tls ? "tls" : null;
 
         double[][] ours = new double[repeat][];
         double[][] theirs = new double[repeat][];
-        try (SimulatedCluster cluster = link == null ? null : LinkOption.cluster(nproc, link)) {
-            List<String> tlsOptions = tls ? throwawayTls(cluster, nproc).launchOptions() : List.of();
+        try (SimulatedCluster cluster = link == null ? null : LinkOption.cluster(hostCount, link)) {
+            List<String> tlsOptions = tls ? throwawayTls(cluster, hostCount).launchOptions() : List.of();
             for (int rep = 0; rep < repeat; rep++) {
                 System.out.printf(Locale.ROOT, "# repeat %d/%d: trainyard...%n", rep + 1, repeat);
-                ours[rep] = trainyardSweep(sizes, itersOf, Optional.ofNullable(cluster), List.of());
+                ours[rep] = trainyardSweep(sizes, itersOf, perHost, Optional.ofNullable(cluster), List.of());
                 if (withGloo) {
                     System.out.printf(Locale.ROOT, "# repeat %d/%d: gloo...%n", rep + 1, repeat);
-                    theirs[rep] = GlooPeer.sweep(nproc, sizes, itersOf, warmup, Optional.ofNullable(cluster));
+                    theirs[rep] = GlooPeer.sweep(nproc, perHost, sizes, itersOf, warmup, Optional.ofNullable(cluster));
+                } else if (withRing) {
+                    System.out.printf(Locale.ROOT, "# repeat %d/%d: trainyard, flat ring...%n", rep + 1, repeat);
+                    theirs[rep] = trainyardSweep(sizes, itersOf, perHost, Optional.ofNullable(cluster), List.of("--all-reduce", "ring"));
                 } else if (tls) {
                     System.out.printf(Locale.ROOT, "# repeat %d/%d: trainyard over mutual TLS...%n", rep + 1, repeat);
-                    theirs[rep] = trainyardSweep(sizes, itersOf, Optional.ofNullable(cluster), tlsOptions);
+                    theirs[rep] = trainyardSweep(sizes, itersOf, perHost, Optional.ofNullable(cluster), tlsOptions);
                 }
             }
         }
@@ -110,7 +122,7 @@ public final class AllReduceBenchmark implements Callable<Integer> {
             List<SvgChart.Series> series = new ArrayList<>(List.of(new SvgChart.Series(tls ? "Trainyard, plaintext" : "Trainyard",
                     busbws(sizes, t))));
             if (g != null) {
-                series.add(new SvgChart.Series(tls ? "Trainyard, mutual TLS" : "PyTorch Gloo", busbws(sizes, g)));
+                series.add(new SvgChart.Series(tls ? "Trainyard, mutual TLS" : withRing ? "Trainyard, flat ring" : "PyTorch Gloo", busbws(sizes, g)));
             }
             Path svg = SvgChart.beside(json);
             SvgChart.lines(svg, "All-reduce busbw, " + nproc + " ranks", "message size", "busbw (GB/s)",
@@ -144,11 +156,11 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         }
     }
 
-    private double[] trainyardSweep(long[] sizes, int[] itersOf, Optional<SimulatedCluster> cluster, List<String> launchOptions)
+    private double[] trainyardSweep(long[] sizes, int[] itersOf, int perHost, Optional<SimulatedCluster> cluster, List<String> launchOptions)
             throws IOException, InterruptedException {
         List<String> worker = List.of(AllReduceWorker.class.getName(), join(sizes), join(itersOf), Integer.toString(warmup),
                 Long.toString(ByteSize.parse(chunkBytes)), Long.toString(ByteSize.parse(warmupBytes)), transport.name());
-        List<String> lines = Launches.rank0Lines(nproc, worker, cluster, launchOptions);
+        List<String> lines = Launches.rank0Lines(nproc, perHost, worker, cluster, launchOptions);
         double[] medians = new double[sizes.length];
         int i = 0;
         for (String line : lines) {
@@ -189,6 +201,10 @@ public final class AllReduceBenchmark implements Callable<Integer> {
 
     /** What carries the sweep, as the communicator chooses it (see GrpcCommunicator.usesHostSegment). */
     private String algorithms() {
+        int perHost = hosts == null ? 1 : nproc / hosts;
+        if (link != null && perHost > 1 && hosts > 1) {
+            return "hierarchical all-reduce (" + hosts + " hosts x " + perHost + " ranks)";
+        }
         boolean hostSegment = link == null && transport == Transport.SHARED_MEMORY
                 && !"false".equals(System.getProperty("trainyard.hostAllReduce"));
         return hostSegment && nproc > 2 ? "host-wide shared segment" : "ring over " + transport;
@@ -198,7 +214,8 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     private void printTable(long[] sizes, int[] itersOf, double[] t, double[] g, String other) {
         System.out.printf(Locale.ROOT, "# Trainyard all-reduce: %d ranks (one JVM each, %s), %s, float32 SUM,"
                 + " chunk %s, median of per-call times, %d repeat(s), %d cores%n", nproc,
-                link == null ? "loopback" : "one simulated host each, links " + link, algorithms(), chunkBytes, repeat,
+                link == null ? "loopback" : (hosts == null ? "one simulated host each" : "spread over " + hosts + " simulated hosts")
+                        + ", links " + link, algorithms(), chunkBytes, repeat,
                 Runtime.getRuntime().availableProcessors());
         System.out.printf(Locale.ROOT, "%10s %11s %6s %11s %11s %11s", "size", "count", "iters", "time(us)", "algbw(GB/s)", "busbw(GB/s)");
         if (g != null) {
@@ -220,9 +237,9 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     private void writeJson(long[] sizes, int[] itersOf, double[] t, double[] g, String other) throws IOException {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "{\"benchmark\":\"allreduce\",\"nproc\":%d,\"backend\":\"grpc\",\"transport\":\"%s\",\"dtype\":\"float32\","
-                        + "\"op\":\"sum\",\"chunk_bytes\":%d,\"repeats\":%d,\"cores\":%d,\"java\":\"%s\",\"link\":%s,\"rows\":[",
+                        + "\"op\":\"sum\",\"chunk_bytes\":%d,\"repeats\":%d,\"cores\":%d,\"java\":\"%s\",\"link\":%s,\"hosts\":%d,\"algorithm\":\"%s\",\"rows\":[",
                 nproc, transport, ByteSize.parse(chunkBytes), repeat, Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
-                link == null ? "null" : "\"" + link + "\""));
+                link == null ? "null" : "\"" + link + "\"", hosts == null ? (link == null ? 1 : nproc) : hosts, algorithms()));
         for (int s = 0; s < sizes.length; s++) {
             sb.append(s == 0 ? "" : ",").append(String.format(Locale.ROOT,
                     "{\"bytes\":%d,\"iters\":%d,\"time_s\":%.9f,\"algbw_gbps\":%.4f,\"busbw_gbps\":%.4f",

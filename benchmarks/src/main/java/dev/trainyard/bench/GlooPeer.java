@@ -38,8 +38,9 @@ final class GlooPeer {
         }
     }
 
-    /** Median seconds per size, in the order of {@code sizes}; with a cluster, one Python process per simulated host. */
-    static double[] sweep(int nproc, long[] sizes, int[] iters, int warmup, Optional<SimulatedCluster> cluster) throws IOException, InterruptedException {
+    /** Median seconds per size, in the order of {@code sizes}; with a cluster, {@code perHost} Python processes per simulated host. */
+    static double[] sweep(int nproc, int perHost, long[] sizes, int[] iters, int warmup, Optional<SimulatedCluster> cluster)
+            throws IOException, InterruptedException {
         Path script = Files.createTempFile("trainyard-gloo-", ".py");
         try (InputStream in = GlooPeer.class.getResourceAsStream("/python/gloo_allreduce.py")) {
             if (in == null) {
@@ -54,11 +55,12 @@ final class GlooPeer {
             List<String> out = cluster.isEmpty()
                     ? WorkerProcesses.run(1, r -> cmd, r -> Map.of(), Launches.TIMEOUT_S)
                     : WorkerProcesses.run(nproc, r -> {
-                        List<String> c = new ArrayList<>(cluster.get().exec(r));
+                        List<String> c = new ArrayList<>(cluster.get().exec(r / perHost));
                         c.addAll(cmd);
                         c.addAll(List.of("--rank", Integer.toString(r)));
                         return c;
-                    }, r -> Map.of("MASTER_ADDR", cluster.get().address(0), "GLOO_SOCKET_IFNAME", cluster.get().device(r)), Launches.TIMEOUT_S);
+                    }, r -> Map.of("MASTER_ADDR", cluster.get().address(0), "GLOO_SOCKET_IFNAME", cluster.get().device(r / perHost)),
+                    Launches.TIMEOUT_S);
             double[] medians = new double[sizes.length];
             Matcher m = ROW.matcher(String.join("\n", out));
             int i = 0;

@@ -16,7 +16,7 @@ import java.util.Optional;
 /**
  * Runs a benchmark worker under Trainyard's real launcher and returns what rank 0 printed: one
  * launcher for all N workers on loopback, or, on a {@link SimulatedCluster}, one launcher per
- * simulated host ({@code --nnodes N}, one worker each), exactly as on a real cluster.
+ * simulated host ({@code --nnodes}, N / hosts workers each), exactly as on a real cluster.
  */
 final class Launches {
     static final long TIMEOUT_S = 3600;
@@ -34,6 +34,12 @@ final class Launches {
     /** @param launchOptions more options for every launcher (e.g. mutual TLS) */
     static List<String> rank0Lines(int n, List<String> worker, Optional<SimulatedCluster> cluster, List<String> launchOptions)
             throws IOException, InterruptedException {
+        return rank0Lines(n, 1, worker, cluster, launchOptions);
+    }
+
+    /** @param perHost workers on each simulated host (with a cluster; {@code n / perHost} hosts) */
+    static List<String> rank0Lines(int n, int perHost, List<String> worker, Optional<SimulatedCluster> cluster, List<String> launchOptions)
+            throws IOException, InterruptedException {
         Path runDir = Files.createTempDirectory("trainyard-bench-");
         List<String> lines;
         if (cluster.isEmpty()) {
@@ -49,9 +55,9 @@ final class Launches {
             Files.writeString(token, JobToken.generate().value());
             Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
             int port = freePort();
-            lines = WorkerProcesses.run(n, node -> {
-                List<String> launch = new ArrayList<>(List.of("launch", "--nnodes", Integer.toString(n), "--node-rank", Integer.toString(node),
-                        "--nproc-per-node", "1", "--bind", c.address(node), "--master-addr", c.address(0), "--master-port", Integer.toString(port),
+            lines = WorkerProcesses.run(n / perHost, node -> {
+                List<String> launch = new ArrayList<>(List.of("launch", "--nnodes", Integer.toString(n / perHost), "--node-rank", Integer.toString(node),
+                        "--nproc-per-node", Integer.toString(perHost), "--bind", c.address(node), "--master-addr", c.address(0), "--master-port", Integer.toString(port),
                         "--token-file", token.toString(), "--run-dir", runDir.resolve("node-" + node).toString(), "--grace-period", "2s"));
                 launch.addAll(LAUNCH_OPTIONS);
                 launch.addAll(launchOptions);

@@ -24,6 +24,10 @@ import java.util.function.Consumer;
  * <li>{@code transport}: what carries tensor frames (see {@link Transport})
  * <li>{@code security}: plaintext or mutual TLS for every connection; with TLS tensors ride the
  *     gRPC streams, since the raw TCP transport has no encryption
+ * <li>{@code allReduceAlgorithm}: ring or hierarchical across hosts (see {@link AllReduceAlgorithm})
+ * <li>{@code hostIdentity}: which ranks count as one host for the hierarchical all-reduce; by
+ *     default the machine's boot id and the process's network namespace, so processes in one
+ *     namespace of one machine are one host (empty: that default)
  * </ul>
  */
 public final class CommunicatorOptions {
@@ -39,6 +43,8 @@ public final class CommunicatorOptions {
     private int receiveWindow = 4;
     private Transport transport = Transport.SHARED_MEMORY;
     private TransportSecurity security = TransportSecurity.plaintext();
+    private AllReduceAlgorithm allReduceAlgorithm = AllReduceAlgorithm.AUTO;
+    private String hostIdentity = "";
 
     private CommunicatorOptions() {
     }
@@ -63,6 +69,8 @@ public final class CommunicatorOptions {
         o.receiveWindow = receiveWindow;
         o.transport = transport;
         o.security = security;
+        o.allReduceAlgorithm = allReduceAlgorithm;
+        o.hostIdentity = hostIdentity;
         change.accept(o);
         return o.checked();
     }
@@ -71,6 +79,8 @@ public final class CommunicatorOptions {
         Objects.requireNonNull(bindHost, "bindHost");
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(security, "security");
+        Objects.requireNonNull(allReduceAlgorithm, "allReduceAlgorithm");
+        Objects.requireNonNull(hostIdentity, "hostIdentity");
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("collective timeout must be positive, got " + timeout);
         }
@@ -127,6 +137,15 @@ public final class CommunicatorOptions {
         });
     }
 
+    public CommunicatorOptions withAllReduceAlgorithm(AllReduceAlgorithm a) {
+        return with(o -> o.allReduceAlgorithm = a);
+    }
+
+    /** Ranks with equal identities are one host to the hierarchical all-reduce (empty: the machine's own). */
+    public CommunicatorOptions withHostIdentity(String identity) {
+        return with(o -> o.hostIdentity = identity);
+    }
+
     /** The transport actually used: TLS needs the gRPC streams (the raw TCP transport is plaintext). */
     public Transport effectiveTransport() {
         return security.encrypted() ? Transport.GRPC_STREAM : transport;
@@ -170,5 +189,13 @@ public final class CommunicatorOptions {
 
     public TransportSecurity security() {
         return security;
+    }
+
+    public AllReduceAlgorithm allReduceAlgorithm() {
+        return allReduceAlgorithm;
+    }
+
+    public String hostIdentity() {
+        return hostIdentity;
     }
 }

@@ -21,7 +21,9 @@ class CommunicatorOptionsTest {
                 .withChunkBytes(256 << 10)
                 .withSmallMessageBytes(8 << 10)
                 .withReceiveWindow(3)
-                .withTransport(Transport.TCP);
+                .withTransport(Transport.TCP)
+                .withAllReduceAlgorithm(AllReduceAlgorithm.HIERARCHICAL)
+                .withHostIdentity("rack-7");
         assertSame(token, o.token());
         assertEquals("10.0.0.2", o.bindHost());
         assertEquals("10.0.0.2", o.advertiseHost(), "advertises the bind address unless told otherwise");
@@ -31,6 +33,9 @@ class CommunicatorOptionsTest {
         assertEquals(8 << 10, o.smallMessageBytes());
         assertEquals(3, o.receiveWindow());
         assertEquals(Transport.TCP, o.transport());
+        assertEquals(AllReduceAlgorithm.HIERARCHICAL, o.allReduceAlgorithm());
+        assertEquals("rack-7", o.hostIdentity());
+        assertEquals(AllReduceAlgorithm.AUTO, CommunicatorOptions.defaults(token).allReduceAlgorithm());
         CommunicatorOptions again = o.withTransport(Transport.GRPC_STREAM);
         assertEquals(Transport.TCP, o.transport(), "immutable: the original keeps its value");
         assertEquals(Duration.ofSeconds(7), again.timeout());

@@ -61,6 +61,8 @@ class TwoNodeLaunchTest {
             assertEquals(0, n0.awaitExit(RUN), n0.output());
             assertEquals(0, n1.awaitExit(RUN), n1.output());
             assertTrue(n0.output().contains("rendezvous store listening on " + hosts.address(0) + ":" + PORT), n0.output());
+            // two ranks on each host: inside each host, across, inside again
+            assertTrue(n0.output().contains("all-reduce above 65536 bytes: hierarchical (2 hosts x 2 ranks)"), n0.output());
             for (int r = 0; r < 4; r++) {
                 String out = r < 2 ? n0.output() : n1.output();
                 assertTrue(out.contains("[rank " + r + "] rank " + r + ": all-reduce check passed (3 iterations x 300000 floats over 4 ranks"), out);

@@ -1,5 +1,6 @@
 package dev.trainyard.runtime;
 
+import dev.trainyard.collectives.AllReduceAlgorithm;
 import dev.trainyard.collectives.CommunicatorOptions;
 import dev.trainyard.collectives.Transport;
 import dev.trainyard.collectives.security.JobToken;
@@ -21,12 +22,13 @@ import java.util.Optional;
  * @param token       null when standalone (nothing listens on the network then)
  * @param launcherPid the launcher to watch; empty when standalone or started by hand
  * @param transport   what carries tensor frames between ranks on the host ring
+ * @param allReduce   ring or hierarchical all-reduce across hosts
  */
 public record WorkerContext(int rank, int localRank, int worldSize, int localWorldSize, int nodeRank,
                             String masterAddr, int masterPort, int restartCount, JobToken token, String bindHost,
                             Path runDir, Backend backend, Duration rendezvousTimeout, Duration collectiveTimeout,
                             String storePrefix, Optional<Long> launcherPid, TransportSecurity security, Transport transport,
-                            WorkerStartup startup) {
+                            AllReduceAlgorithm allReduce, WorkerStartup startup) {
     /** Read once: the environment of a running JVM does not change. */
     private static volatile WorkerContext current;
 
@@ -47,7 +49,7 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
     /** The same place in the job, with store keys under {@code prefix} (e.g. a phase of its own). */
     public WorkerContext withStorePrefix(String prefix) {
         return new WorkerContext(rank, localRank, worldSize, localWorldSize, nodeRank, masterAddr, masterPort, restartCount, token,
-                bindHost, runDir, backend, rendezvousTimeout, collectiveTimeout, prefix, launcherPid, security, transport, startup);
+                bindHost, runDir, backend, rendezvousTimeout, collectiveTimeout, prefix, launcherPid, security, transport, allReduce, startup);
     }
 
     /** The communicator settings the launcher chose for this worker: its bind address, TLS and timeouts. */
@@ -57,7 +59,8 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
                 .withSecurity(security)
                 .withTimeout(collectiveTimeout)
                 .withConnectTimeout(rendezvousTimeout)
-                .withTransport(transport);
+                .withTransport(transport)
+                .withAllReduceAlgorithm(allReduce);
     }
 
     public boolean standalone() {
@@ -72,7 +75,7 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
     private static WorkerContext standaloneProcess(WorkerStartup startup) {
         return new WorkerContext(0, 0, 1, 1, 0, "127.0.0.1", 0, 0, null, "127.0.0.1", Path.of("."),
                 Backend.GRPC, Duration.ofMinutes(5), CommunicatorOptions.DEFAULT_TIMEOUT, "", Optional.empty(),
-                TransportSecurity.plaintext(), Transport.SHARED_MEMORY, startup);
+                TransportSecurity.plaintext(), Transport.SHARED_MEMORY, AllReduceAlgorithm.AUTO, startup);
     }
 
     /**
@@ -107,6 +110,7 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
             env.put(WorkerEnv.TLS_CA, tls.get(2).toString());
         }
         env.put(WorkerEnv.TRANSPORT, transport.cliName());
+        env.put(WorkerEnv.ALL_REDUCE, allReduce.cliName());
         env.put(WorkerEnv.PREFLIGHT, startup.preflight().envValue());
         env.put(WorkerEnv.MIN_FREE_DISK, Long.toString(startup.minFreeDisk()));
         env.put(WorkerEnv.TRACE, startup.trace());
@@ -146,6 +150,7 @@ public record WorkerContext(int rank, int localRank, int worldSize, int localWor
                 Optional.ofNullable(env.get(WorkerEnv.LAUNCHER_PID)).map(v -> (long) r.parse(WorkerEnv.LAUNCHER_PID, v, 1)),
                 r.security(),
                 r.transport(),
+                r.valid(WorkerEnv.ALL_REDUCE, () -> AllReduceAlgorithm.parse(env.getOrDefault(WorkerEnv.ALL_REDUCE, "auto"))),
                 r.startup());
     }
 

@@ -41,6 +41,8 @@ public final class WorkerEnv {
     static final String TRACE = "TRAINYARD_TRACE";
     /** What carries tensor frames between CPU workers ({@code shared-memory}, {@code tcp}, {@code grpc-stream}). */
     static final String TRANSPORT = "TRAINYARD_TRANSPORT";
+    /** auto, ring or hierarchical: how the host communicator all-reduces across hosts. */
+    static final String ALL_REDUCE = "TRAINYARD_ALL_REDUCE";
     /** Pid of the launcher; the worker exits on its own when that process is gone. */
     static final String LAUNCHER_PID = "TRAINYARD_LAUNCHER_PID";
 

@@ -61,6 +61,7 @@ class WorkerContextTest {
         env.put("TRAINYARD_COLLECTIVE_TIMEOUT", "90000ms");
         env.put("TRAINYARD_STORE_PREFIX", "g3/");
         env.put("TRAINYARD_TRANSPORT", "tcp");
+        env.put("TRAINYARD_ALL_REDUCE", "hierarchical");
         env.put("TRAINYARD_PREFLIGHT", "first");
         env.put("TRAINYARD_MIN_FREE_DISK", "1048576");
         env.put("TRAINYARD_TRACE", "every:7");
@@ -115,6 +116,13 @@ class WorkerContextTest {
         env.put("TRAINYARD_TRANSPORT", "pigeon");
         String message = assertThrows(IllegalStateException.class, () -> WorkerContext.fromEnvironment(env)).getMessage();
         assertTrue(message.startsWith("environment variable TRAINYARD_TRANSPORT: unknown transport 'pigeon'"), message);
+        env.remove("TRAINYARD_TRANSPORT");
+        assertEquals(dev.trainyard.collectives.AllReduceAlgorithm.AUTO, WorkerContext.fromEnvironment(env).communicatorOptions().allReduceAlgorithm());
+        env.put("TRAINYARD_ALL_REDUCE", "ring");
+        assertEquals(dev.trainyard.collectives.AllReduceAlgorithm.RING, WorkerContext.fromEnvironment(env).communicatorOptions().allReduceAlgorithm());
+        env.put("TRAINYARD_ALL_REDUCE", "tree");
+        message = assertThrows(IllegalStateException.class, () -> WorkerContext.fromEnvironment(env)).getMessage();
+        assertTrue(message.startsWith("environment variable TRAINYARD_ALL_REDUCE='tree': unknown all-reduce algorithm 'tree'"), message);
     }
 
     @Test

@@ -6,6 +6,7 @@ import dev.trainyard.collectives.GrpcServers;
 import dev.trainyard.collectives.Keepalive;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.Empty;
+import dev.trainyard.collectives.AllReduceAlgorithm;
 import dev.trainyard.collectives.CollectiveException;
 import dev.trainyard.collectives.CollectiveOp;
 import dev.trainyard.collectives.Communicator;
@@ -97,6 +98,8 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     private int sharedMemoryPeers;
     /** Set when all ranks share this host (3 or more): all-reduce then goes through its segment instead of the ring. */
     private HostRounds hostRounds;
+    /** Set when the job spans hosts with equal numbers of ranks (2 or more) and the options allow: all-reduce goes hierarchical. */
+    private HostGroups hierarchical;
     /** Abort notices in flight; {@link #abort} lets them leave before closing the channels. */
     private final List<ListenableFuture<?>> notices = new CopyOnWriteArrayList<>();
 
@@ -163,19 +166,45 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             }
         }
         awaitConnected();
+        String identity = options.hostIdentity().isEmpty() ? HostGroups.thisMachine() : options.hostIdentity();
+        HostGroups groups = HostGroups.of(gather(store, HOSTS, identity), rank);
         if (options.effectiveTransport() == Transport.SHARED_MEMORY) {
             sharedMemoryPeers = SharedMemoryLinks.establish(store, rank, size, links, options.token(), options.receiveWindow(),
                     options.chunkBytes(), options.connectTimeout());
             // every rank computes on at least one thread: more ranks here than cores means waiting ranks must give theirs up
             boolean oversubscribed = sharedMemoryPeers + 1 > Runtime.getRuntime().availableProcessors();
             exchange.oversubscribed(oversubscribed);
-            boolean wanted = size > 2 && sharedMemoryPeers == size - 1 && HOST_ALL_REDUCE;
+            boolean wanted = size > 2 && sharedMemoryPeers == size - 1 && groups.hosts().length == 1 && HOST_ALL_REDUCE;
             HostSegment segment = SharedMemoryLinks.hostSegment(store, rank, size, options.token(), wanted, 2 * options.chunkBytes(),
                     options.connectTimeout());
             hostRounds = segment == null ? null : new HostRounds(segment, rank, size, links, oversubscribed);
         }
         LOG.info("rank {}: frames to {} of {} peers through shared memory, the others through {}", rank,
                 sharedMemoryPeers, size - 1, tcp ? "TCP" : "gRPC streams");
+        chooseAllReduce(groups);
+    }
+
+    /**
+     * Hierarchical across hosts where it applies and is not turned off; asked for where it does not
+     * apply, the job stops with the reason on every rank (all compute the same groups).
+     */
+    private void chooseAllReduce(HostGroups groups) {
+        String whyNot = groups.whyNotHierarchical();
+        AllReduceAlgorithm wanted = options.allReduceAlgorithm();
+        if (wanted == AllReduceAlgorithm.HIERARCHICAL && whyNot != null) {
+            throw new IllegalArgumentException("the hierarchical all-reduce was asked for, but " + whyNot
+                    + "; use the ring (--all-reduce ring) or let Trainyard choose (--all-reduce auto)");
+        }
+        hierarchical = whyNot == null && wanted != AllReduceAlgorithm.RING && hostRounds == null ? groups : null;
+        if (rank == 0) {
+            LOG.info("all-reduce above {} bytes: {}", options.smallMessageBytes(), allReduceAlgorithm(Integer.MAX_VALUE)
+                    + (hierarchical != null ? " (" + groups.describe() + ")" : whyNot != null && groups.hosts().length > 1 ? " (not hierarchical: " + whyNot + ")" : ""));
+        }
+    }
+
+    /** What all-reduces a message of {@code bytes}: direct, host segment, hierarchical or ring. */
+    String allReduceAlgorithm(int bytes) {
+        return bytes <= options.smallMessageBytes() ? "direct" : usesHostSegment() ? "host segment" : hierarchical != null ? "hierarchical" : "ring";
     }
 
     private int maxMessageBytes() {
@@ -264,6 +293,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     }
 
     private static final String ENDPOINTS = "endpoint/";
+    private static final String HOSTS = "host/";
     private static final String TCP_PORTS = "tcp/";
 
     static String endpointKey(int rank) {
@@ -342,6 +372,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         long count = buf.limit() / type.bytes();
         Collective algo = buf.limit() <= options.smallMessageBytes() ? new DirectAllReduce(buf, type, op)
                 : usesHostSegment() ? new HostAllReduce(hostRounds, buf, type, op)
+                : hierarchical != null ? new HierarchicalAllReduce(hierarchical, buf, type, op)
                 : ex -> RingPass.run(ex, buf, Segments.balanced(count, size, type.bytes(), options.chunkBytes()), type, op, 0, 2 * size - 2);
         return submit(CollectiveOp.ALL_REDUCE, op, type, count, -1, algo, onCaller);
     }

@@ -11,7 +11,8 @@ import java.nio.ByteBuffer;
  * segment r), steps {@code n-1 .. 2n-3} the all-gather. All-reduce runs all of them,
  * reduce-scatter the first half, all-gather the second.
  *
- * <p>At step k rank r sends segment (r-k-1) mod n to its right neighbour and receives segment
+ * <p>The ring is all ranks or a subgroup ({@link Ring}); below, r is this rank's index in it and n
+ * its size. At step k rank r sends segment (r-k-1) mod n to its right neighbour and receives segment
  * (r-k-2) mod n from its left; the segment received at step k is the one sent at step k+1, so
  * each chunk is forwarded the moment it is reduced: sending, receiving and reducing overlap
  * chunk by chunk instead of step by step. Every rank ends with bit-identical results because
@@ -21,14 +22,20 @@ final class RingPass {
     private RingPass() {
     }
 
+    /** Over all ranks of the exchange. */
     static void run(Exchange ex, ByteBuffer buf, Segments segs, DataType type, ReduceOp op, int firstStep, int endStep) {
-        int n = ex.size();
-        int r = ex.rank();
+        run(ex, Ring.all(ex.rank(), ex.size()), buf, segs, type, op, firstStep, endStep);
+    }
+
+    /** Over {@code ring}; {@code segs} has one segment per member. AVG divides by the ring's size. */
+    static void run(Exchange ex, Ring ring, ByteBuffer buf, Segments segs, DataType type, ReduceOp op, int firstStep, int endStep) {
+        int n = ring.size();
+        int r = ring.index();
         if (n == 1 || firstStep >= endStep) {
             return;
         }
-        int right = (r + 1) % n;
-        int left = (r + n - 1) % n;
+        int right = ring.right();
+        int left = ring.left();
         int first = Math.floorMod(r - firstStep - 1, n);
         for (int c = 0; c < segs.chunks(first); c++) {
             ex.send(right, buf, segs.start(first) + segs.chunkOffset(c), segs.chunkLength(first, c), firstStep, segs.chunkOffset(c));

@@ -44,7 +44,7 @@ final class SharedMemoryLinks {
         SecureRandom random = new SecureRandom();
         HexFormat hex = HexFormat.of();
         int used = 0;
-        String network = networkNamespace();
+        String network = HostGroups.networkNamespace();
         try {
             for (int p = 0; p < size; p++) {
                 if (p == rank) {
@@ -186,15 +186,6 @@ final class SharedMemoryLinks {
         byte[] b = new byte[8];
         random.nextBytes(b);
         return b;
-    }
-
-    /** This process's network namespace, e.g. {@code net:[4026531840]} ({@code -} where /proc does not say). */
-    private static String networkNamespace() {
-        try {
-            return Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString().replace(' ', '_');
-        } catch (IOException | UnsupportedOperationException | SecurityException e) {
-            return "-";
-        }
     }
 
     private static String awaitKey(Store store, String key, int rank, int peer, Duration timeout) {

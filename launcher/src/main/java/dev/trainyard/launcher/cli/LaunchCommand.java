@@ -17,6 +17,7 @@ import dev.trainyard.collectives.nccl.NcclAvailability;
 import dev.trainyard.collectives.nccl.NcclProbe;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TransportSecurity;
+import dev.trainyard.collectives.AllReduceAlgorithm;
 import dev.trainyard.collectives.Transport;
 import dev.trainyard.runtime.Backend;
 import dev.trainyard.runtime.ByteSize;
@@ -66,6 +67,9 @@ public class LaunchCommand implements Callable<Integer> {
     @Option(names = "--transport", paramLabel = "shared-memory|tcp|grpc-stream", defaultValue = "shared-memory",
             description = "what carries tensors between CPU workers: shared memory between workers on one host and TCP between hosts (default), TCP only, or gRPC streams")
     String transport;
+    @Option(names = "--all-reduce", paramLabel = "auto|ring|hierarchical", defaultValue = "auto",
+            description = "across hosts: hierarchical (inside each host, then across, then inside again; the default where every host has the same number of workers, 2 or more) or one ring over all workers")
+    String allReduce;
     @Option(names = "--max-restarts", paramLabel = "K", defaultValue = "0", description = "restart the whole group up to K times after a failure")
     int maxRestarts;
     @Option(names = "--run-dir", paramLabel = "DIR", description = "logs and metrics (default runs/<timestamp>)")
@@ -161,6 +165,7 @@ public class LaunchCommand implements Callable<Integer> {
         long minFree = bytes("--min-free-disk", minFreeDisk);
         String trace = tracing();
         Transport transport = parseTransport();
+        AllReduceAlgorithm allReduceAlgorithm = parseAllReduce();
         Duration stall = stallTimeout.strip().equalsIgnoreCase("off") ? Duration.ZERO : duration("--stall-timeout", stallTimeout);
         if (runDir != null && !resume && preflight() != PreflightMode.ONLY) {
             RunDirectory.earlierRun(runDir, r, r * n, n).ifPresent(earlier -> {
@@ -172,7 +177,7 @@ public class LaunchCommand implements Callable<Integer> {
         Path dir = runDir != null ? runDir : freshRunDir(Path.of("runs"));
         return new LaunchPlan(n, m, r, master, masterPort, bindAddr, b, maxRestarts, dir, token, List.copyOf(jvmOpts),
                 entry, List.copyOf(args), rendezvous, collective, grace, gpuIds, tls, preflight(), minFree,
-                verbose, trace, Optional.ofNullable(metricsPort), transport, stall);
+                verbose, trace, Optional.ofNullable(metricsPort), transport, allReduceAlgorithm, stall);
     }
 
     /**
@@ -246,6 +251,14 @@ public class LaunchCommand implements Callable<Integer> {
             return Transport.parse(transport);
         } catch (IllegalArgumentException e) {
             throw new UsageException("--transport: " + e.getMessage(), e);
+        }
+    }
+
+    private AllReduceAlgorithm parseAllReduce() {
+        try {
+            return AllReduceAlgorithm.parse(allReduce);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--all-reduce: " + e.getMessage(), e);
         }
     }
 

@@ -3,6 +3,7 @@ package dev.trainyard.launcher.plan;
 import dev.trainyard.launcher.supervise.Launcher;
 
 import dev.trainyard.runtime.PreflightMode;
+import dev.trainyard.collectives.AllReduceAlgorithm;
 import dev.trainyard.collectives.Transport;
 import dev.trainyard.collectives.security.JobToken;
 import dev.trainyard.collectives.security.TransportSecurity;
@@ -24,6 +25,7 @@ import java.util.Optional;
  * @param trace             which steps the timeline records ({@code off}, {@code full}, {@code every:K})
  * @param metricsPort       where to serve Prometheus metrics, if anywhere (0: a free port)
  * @param transport         what carries the CPU workers' tensors (shared memory on one host and TCP between hosts by default)
+ * @param allReduce         ring or hierarchical all-reduce across hosts (auto: hierarchical where it applies)
  * @param stallTimeout      how long a worker process may not run at all before the launcher fails the job naming it (0: never)
  */
 public record LaunchPlan(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort, String bind,
@@ -31,7 +33,7 @@ public record LaunchPlan(int nprocPerNode, int nnodes, int nodeRank, String mast
                   EntryPoint entry, List<String> workerArgs, Duration rendezvousTimeout,
                   Optional<Duration> collectiveTimeout, Duration gracePeriod, List<String> gpuIds,
                   TransportSecurity security, PreflightMode preflight, long minFreeDisk, boolean verbose, String trace,
-                  Optional<Integer> metricsPort, Transport transport, Duration stallTimeout) {
+                  Optional<Integer> metricsPort, Transport transport, AllReduceAlgorithm allReduce, Duration stallTimeout) {
 
     public int worldSize() {
         return nnodes * nprocPerNode;

@@ -105,7 +105,7 @@ public final class WorkerGroup {
         env.putAll(new WorkerContext(plan.globalRank(local), local, plan.worldSize(), plan.nprocPerNode(), plan.nodeRank(),
                 plan.masterAddr(), storePort, restart, plan.token(), plan.bind(), plan.runDir().toAbsolutePath(), plan.backend(),
                 plan.rendezvousTimeout(), plan.collectiveTimeout().orElse(CommunicatorOptions.DEFAULT_TIMEOUT), storePrefix,
-                Optional.of(ProcessHandle.current().pid()), plan.security(), plan.transport(), startup).toEnvironment());
+                Optional.of(ProcessHandle.current().pid()), plan.security(), plan.transport(), plan.allReduce(), startup).toEnvironment());
         return env;
     }
 
