@@ -8,11 +8,14 @@ import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.ReduceOp;
 import java.nio.ByteBuffer;
 import java.util.List;
-import java.util.function.UnaryOperator;
+import java.util.function.BiFunction;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Broadcast, all-gather, reduce-scatter and barrier against naive results, same groups as all-reduce. */
+/**
+ * Broadcast, all-gather, reduce-scatter and barrier against naive results, same groups as
+ * all-reduce (with simulated hosts too: the hierarchy changes only all-reduce, the rest must not mind).
+ */
 class OtherCollectivesCorrectnessTest {
 
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> groups() {
@@ -21,8 +24,9 @@ class OtherCollectivesCorrectnessTest {
 
     @ParameterizedTest(name = "{0} ranks, {1}")
     @MethodSource("groups")
-    void broadcastAllGatherReduceScatter(int n, String config, UnaryOperator<CommunicatorOptions> tweak, int[] counts) {
-        try (LocalGroup g = new LocalGroup(n, (r, o) -> tweak.apply(o))) {
+    void broadcastAllGatherReduceScatter(int n, String config, BiFunction<Integer, CommunicatorOptions, CommunicatorOptions> tweak, int[] counts,
+            String allReduceAlgorithm) {
+        try (LocalGroup g = new LocalGroup(n, tweak)) {
             for (DataType t : DataType.values()) {
                 for (int count : counts) {
                     checkBroadcast(g, n, t, count);
