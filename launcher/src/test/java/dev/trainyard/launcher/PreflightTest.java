@@ -42,6 +42,7 @@ class PreflightTest {
         }
     }
 
+    /** {@code launch}'s default, the quick checks: links are not measured ({@code trainyard preflight} above does). */
     @Test
     void aFailingCheckStopsTheJobWithItsReasonAndExit78() throws Exception {
         try (LauncherProcess l = start("launch", "--min-free-disk", "100000g", "--example", "fashion-mnist", "--", "--data", tmp.toString())) {
@@ -51,6 +52,8 @@ class PreflightTest {
             assertTrue(out.matches("(?s).*\\[rank 0]   disk +FAIL .* free in .* \\(need 100000\\.0 GiB\\); free space there or choose another --run-dir.*"), out);
             assertTrue(out.contains("dataset     FAIL --data " + tmp + " does not hold the four Fashion-MNIST IDX files"), out);
             assertTrue(out.contains("exit code 78 (preflight failed"), out);
+            assertTrue(out.matches("(?s).*\\[rank 0]   links +SKIP not measured in the quick checks; 'launch --preflight full' .*"), out);
+            assertTrue(!out.contains("link 0-1"), "the quick checks measure no link:\n" + out);
             assertTrue(!out.contains("epoch 1"), "no training after a failed preflight:\n" + out);
         }
     }

@@ -6,13 +6,24 @@ import java.util.Locale;
 public enum PreflightMode {
     /** Not at all ({@code --no-preflight}, and every restart). */
     OFF,
-    /** Before the user's main, on the first attempt only. */
+    /**
+     * Before the user's main, on the first attempt only, the quick checks: everything that can stop
+     * a job (Java, engine, backend, disk, dataset, peers, one checked all-reduce) but not the
+     * bandwidth of every ring link, which takes a connection and a timed all-reduce per link.
+     */
     FIRST,
-    /** Instead of the user's main ({@code trainyard preflight}). */
+    /** As {@link #FIRST}, and every ring link's bandwidth ({@code launch --preflight full}). */
+    FIRST_FULL,
+    /** Instead of the user's main, every check ({@code trainyard preflight}). */
     ONLY;
 
     String envValue() {
-        return name().toLowerCase(Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /** Whether the checks include measuring every ring link. */
+    public boolean measuresLinks() {
+        return this == FIRST_FULL || this == ONLY;
     }
 
     static PreflightMode parse(String text) {
@@ -21,6 +32,6 @@ public enum PreflightMode {
                 return m;
             }
         }
-        throw new IllegalArgumentException("'" + text + "' is not a preflight mode; use off, first or only");
+        throw new IllegalArgumentException("'" + text + "' is not a preflight mode; use off, first, first-full or only");
     }
 }

@@ -9,7 +9,9 @@ import dev.trainyard.collectives.Transport;
 import java.lang.reflect.Field;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -78,6 +80,12 @@ class WorkerContextTest {
         assertEquals(new WorkerStartup(PreflightMode.FIRST, 1 << 20, "every:7", Optional.of("5")), c.startup());
         assertEquals(Backend.NCCL, c.backend());
         assertEquals(Path.of("/runs/r1"), c.runDir());
+        for (PreflightMode mode : PreflightMode.values()) {
+            env.put("TRAINYARD_PREFLIGHT", mode.envValue());
+            assertEquals(mode, WorkerContext.fromEnvironment(env).startup().preflight());
+        }
+        assertEquals(List.of(PreflightMode.FIRST_FULL, PreflightMode.ONLY),
+                Arrays.stream(PreflightMode.values()).filter(PreflightMode::measuresLinks).toList(), "the quick checks measure no link");
         // a name added to WorkerEnv but left out of the writer or the reader fails here
         for (Field f : WorkerEnv.class.getDeclaredFields()) {
             if (f.getType() == String.class && !f.getName().startsWith("TLS_")) {

@@ -99,7 +99,11 @@ public class LaunchCommand implements Callable<Integer> {
     String stallTimeout;
     @Option(names = "--grace-period", paramLabel = "DURATION", defaultValue = "5s", description = "SIGTERM to SIGKILL delay when stopping workers")
     String gracePeriod;
-    @Option(names = "--no-preflight", description = "skip the preflight checks before the first step (see 'trainyard preflight')")
+    @Option(names = "--preflight", paramLabel = "quick|full|off", defaultValue = "quick",
+            description = "checks before the first step: quick (everything that can stop the job; default), full (also every ring link's"
+                    + " bandwidth), off (see 'trainyard preflight')")
+    String preflightChecks;
+    @Option(names = "--no-preflight", description = "the same as --preflight off")
     boolean noPreflight;
     @Option(names = "--min-free-disk", paramLabel = "SIZE", defaultValue = "512m", description = "free space preflight requires in the run directory (e.g. 512M, 20G)")
     String minFreeDisk;
@@ -205,7 +209,15 @@ public class LaunchCommand implements Callable<Integer> {
 
     /** {@code launch} checks before the first step unless told not to; {@code preflight} overrides this to check only. */
     PreflightMode preflight() {
-        return noPreflight ? PreflightMode.OFF : PreflightMode.FIRST;
+        if (noPreflight) {
+            return PreflightMode.OFF;
+        }
+        return switch (preflightChecks.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "quick" -> PreflightMode.FIRST;
+            case "full" -> PreflightMode.FIRST_FULL;
+            case "off" -> PreflightMode.OFF;
+            default -> throw new UsageException("--preflight: unknown checks '" + preflightChecks + "'; use quick, full or off");
+        };
     }
 
     private String tracing() {
