@@ -103,6 +103,10 @@ public class LaunchCommand implements Callable<Integer> {
             description = "checks before the first step: quick (everything that can stop the job; default), full (also every ring link's"
                     + " bandwidth), off (see 'trainyard preflight')")
     String preflightChecks;
+    @Option(names = "--cds", paramLabel = "auto|off", defaultValue = "auto",
+            description = "auto: worker JVMs map a class-data archive of their classes (written by the first launch of a classpath into"
+                    + " ~/.cache/trainyard, or $TRAINYARD_CACHE_DIR), which shortens every start-up; off: without")
+    String cds;
     @Option(names = "--no-preflight", description = "the same as --preflight off")
     boolean noPreflight;
     @Option(names = "--min-free-disk", paramLabel = "SIZE", defaultValue = "512m", description = "free space preflight requires in the run directory (e.g. 512M, 20G)")
@@ -181,7 +185,7 @@ public class LaunchCommand implements Callable<Integer> {
         Path dir = runDir != null ? runDir : freshRunDir(Path.of("runs"));
         return new LaunchPlan(n, m, r, master, masterPort, bindAddr, b, maxRestarts, dir, token, List.copyOf(jvmOpts),
                 entry, List.copyOf(args), rendezvous, collective, grace, gpuIds, tls, preflight(), minFree,
-                verbose, trace, Optional.ofNullable(metricsPort), transport, allReduceAlgorithm, stall);
+                verbose, trace, Optional.ofNullable(metricsPort), transport, allReduceAlgorithm, classDataSharing(), stall);
     }
 
     /**
@@ -264,6 +268,14 @@ public class LaunchCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException("--transport: " + e.getMessage(), e);
         }
+    }
+
+    private boolean classDataSharing() {
+        return switch (cds.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "auto" -> true;
+            case "off" -> false;
+            default -> throw new UsageException("--cds: unknown setting '" + cds + "'; use auto or off");
+        };
     }
 
     private AllReduceAlgorithm parseAllReduce() {

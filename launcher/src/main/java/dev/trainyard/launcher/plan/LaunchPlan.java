@@ -26,6 +26,7 @@ import java.util.Optional;
  * @param metricsPort       where to serve Prometheus metrics, if anywhere (0: a free port)
  * @param transport         what carries the CPU workers' tensors (shared memory on one host and TCP between hosts by default)
  * @param allReduce         ring or hierarchical all-reduce across hosts (auto: hierarchical where it applies)
+ * @param classDataSharing  whether worker JVMs map (and on the first launch write) a class-data archive of their classes
  * @param stallTimeout      how long a worker process may not run at all before the launcher fails the job naming it (0: never)
  */
 public record LaunchPlan(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort, String bind,
@@ -33,7 +34,8 @@ public record LaunchPlan(int nprocPerNode, int nnodes, int nodeRank, String mast
                   EntryPoint entry, List<String> workerArgs, Duration rendezvousTimeout,
                   Optional<Duration> collectiveTimeout, Duration gracePeriod, List<String> gpuIds,
                   TransportSecurity security, PreflightMode preflight, long minFreeDisk, boolean verbose, String trace,
-                  Optional<Integer> metricsPort, Transport transport, AllReduceAlgorithm allReduce, Duration stallTimeout) {
+                  Optional<Integer> metricsPort, Transport transport, AllReduceAlgorithm allReduce, boolean classDataSharing,
+                  Duration stallTimeout) {
 
     public int worldSize() {
         return nnodes * nprocPerNode;

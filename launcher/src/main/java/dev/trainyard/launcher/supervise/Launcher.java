@@ -192,6 +192,8 @@ public final class Launcher {
                     failure == null ? 0 : failure.exitCode(), failure == null ? null : failure.summary());
             if (failure == null) {
                 removeSharedMemoryLeftovers();
+                group.keepClassArchive().ifPresent(a -> say("class-data archive for the workers written to " + a
+                        + ": later launches of this classpath start faster (--cds off: without it)"));
                 say(plan.preflight() == PreflightMode.ONLY ? "preflight passed on all " + plan.worldSize() + " workers"
                         : "all " + plan.worldSize() + " workers finished successfully");
                 leave(rdzv);
@@ -204,6 +206,7 @@ public final class Launcher {
             }
             group.stop(plan.gracePeriod());
             removeSharedMemoryLeftovers();
+            group.keepClassArchive();
             say(failure.summary());
             failure.detail().forEach(l -> say(l));
             record(failure, restart + 1);

@@ -37,6 +37,7 @@ public final class WorkerGroup {
     private final List<Worker> workers = new ArrayList<>();
     private final List<Exit> exits = new ArrayList<>();
     private boolean stopping;
+    private Optional<WorkerClassArchive> classArchive = Optional.empty();
 
     private WorkerGroup() {
     }
@@ -52,14 +53,20 @@ public final class WorkerGroup {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cp = new ArrayList<>(List.of(System.getProperty("java.class.path")));
         cp.addAll(plan.entry().classpath());
+        List<String> jvmOptions = new ArrayList<>(LogFormat.workerJvmOptions(plan.jvmOpts()));
+        jvmOptions.addAll(plan.jvmOpts());
+        if (plan.classDataSharing()) {
+            group.classArchive = WorkerClassArchive.of(WorkerClassArchive.cacheDir(System.getenv()), java, jvmOptions, cp);
+        }
         try {
             for (int local = 0; local < plan.nprocPerNode(); local++) {
                 int rank = plan.globalRank(local);
                 Files.deleteIfExists(ErrorFile.of(plan.runDir(), rank)); // an earlier attempt's error is not this one's
                 List<String> cmd = new ArrayList<>(ProcessTree.sessionLeaderPrefix());
                 cmd.add(java);
-                cmd.addAll(LogFormat.workerJvmOptions(plan.jvmOpts()));
-                cmd.addAll(plan.jvmOpts());
+                cmd.addAll(jvmOptions);
+                int localRank = local;
+                group.classArchive.ifPresent(a -> cmd.addAll(a.jvmOptions(localRank)));
                 cmd.addAll(List.of("-cp", String.join(File.pathSeparator, cp), WorkerMain.class.getName(), plan.entry().mainClass()));
                 cmd.addAll(plan.workerArgs());
                 Worker w = Worker.start(rank, cmd, environment(plan, local, restart, preflight, storePort, storePrefix),
@@ -118,6 +125,15 @@ public final class WorkerGroup {
         if (!stopping) {
             exits.add(new Exit(w, code));
         }
+    }
+
+    /**
+     * Once the group has exited: keeps the class-data archive local rank 0 wrote, if it wrote one
+     * and succeeded; returns where it is then.
+     */
+    synchronized Optional<Path> keepClassArchive() {
+        boolean writerSucceeded = !workers.isEmpty() && exits.stream().anyMatch(e -> e.worker() == workers.get(0) && e.code() == 0);
+        return classArchive.filter(a -> a.keepIfWritten(writerSucceeded)).map(WorkerClassArchive::archive);
     }
 
     /** The first worker that exited non-zero before the group was told to stop. */

@@ -52,7 +52,7 @@ class JobRendezvousTest {
         return new LaunchPlan(nproc, nnodes, node, "127.0.0.1", 29500, "127.0.0.1", Backend.GRPC, maxRestarts, Path.of("run"),
                 JobToken.generate(), List.of(), new EntryPoint("Main", List.of()), List.of(), rendezvousTimeout, Optional.empty(),
                 Duration.ofSeconds(5), List.of(), TransportSecurity.plaintext(), PreflightMode.OFF, 0, false, "off", Optional.empty(),
-                Transport.SHARED_MEMORY, dev.trainyard.collectives.AllReduceAlgorithm.AUTO, Duration.ZERO);
+                Transport.SHARED_MEMORY, dev.trainyard.collectives.AllReduceAlgorithm.AUTO, false, Duration.ZERO);
     }
 
     private JobRendezvous node(int node, int nnodes, Clock clock) {
