@@ -7,14 +7,15 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -26,11 +27,11 @@ import java.util.Optional;
  * if that worker succeeded); later launches map it ({@code -XX:SharedArchiveFile}). The archive's
  * name is a digest of the java binary, its version, the JVM options and every classpath entry with
  * its size and modification time: the JVM refuses an archive whose jars changed, so a rebuild
- * makes a new one instead of a warning. Archives live in the user's cache
- * ({@code $TRAINYARD_CACHE_DIR}, else {@code $XDG_CACHE_HOME/trainyard}, else
- * {@code ~/.cache/trainyard}); {@code launch --cds off} does without.
+ * makes a new one instead of a warning. Archives live in the {@link dev.trainyard.runtime.UserCache};
+ * {@code launch --cds off} does without.
  */
 final class WorkerClassArchive {
+    private static final int KEEP = 4;
     private final Path archive;
     private final Path pending;
 
@@ -64,17 +65,6 @@ final class WorkerClassArchive {
         }
     }
 
-    /** {@code $TRAINYARD_CACHE_DIR}, else {@code $XDG_CACHE_HOME/trainyard}, else {@code ~/.cache/trainyard}. */
-    static Path cacheDir(Map<String, String> env) {
-        if (env.get("TRAINYARD_CACHE_DIR") != null) {
-            return Path.of(env.get("TRAINYARD_CACHE_DIR"));
-        }
-        if (env.get("XDG_CACHE_HOME") != null) {
-            return Path.of(env.get("XDG_CACHE_HOME"), "trainyard");
-        }
-        return Path.of(System.getProperty("user.home"), ".cache", "trainyard");
-    }
-
     Path archive() {
         return archive;
     }
@@ -95,6 +85,7 @@ final class WorkerClassArchive {
         try {
             if (writerSucceeded && Files.size(pending) > 0) {
                 Files.move(pending, archive, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                removeOldArchives();
                 return true;
             }
             return false;
@@ -106,6 +97,27 @@ final class WorkerClassArchive {
             } catch (IOException ignored) {
                 // a stray temp file in the user's cache
             }
+        }
+    }
+
+    /**
+     * Every rebuild or change of options makes a new archive (22 MB for the examples' classpath):
+     * the newest {@value #KEEP} stay, for launches that alternate between classpaths.
+     */
+    private void removeOldArchives() throws IOException {
+        List<Path> all;
+        try (var files = Files.list(archive.getParent())) {
+            all = files.filter(f -> f.getFileName().toString().startsWith("worker-") && f.getFileName().toString().endsWith(".jsa"))
+                    .sorted(Comparator.comparing((Path f) -> {
+                        try {
+                            return Files.getLastModifiedTime(f);
+                        } catch (IOException e) {
+                            return FileTime.fromMillis(0);
+                        }
+                    }).reversed()).toList();
+        }
+        for (Path old : all.subList(Math.min(KEEP, all.size()), all.size())) {
+            Files.deleteIfExists(old);
         }
     }
 

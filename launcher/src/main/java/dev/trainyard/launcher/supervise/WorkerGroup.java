@@ -5,6 +5,7 @@ import dev.trainyard.launcher.plan.LaunchPlan;
 import dev.trainyard.launcher.plan.NcclSocketEnv;
 
 import dev.trainyard.runtime.RunLayout;
+import dev.trainyard.runtime.UserCache;
 import dev.trainyard.runtime.ErrorFile;
 import dev.trainyard.runtime.PreflightMode;
 import dev.trainyard.runtime.WorkerContext;
@@ -56,7 +57,7 @@ public final class WorkerGroup {
         List<String> jvmOptions = new ArrayList<>(LogFormat.workerJvmOptions(plan.jvmOpts()));
         jvmOptions.addAll(plan.jvmOpts());
         if (plan.classDataSharing()) {
-            group.classArchive = WorkerClassArchive.of(WorkerClassArchive.cacheDir(System.getenv()), java, jvmOptions, cp);
+            group.classArchive = WorkerClassArchive.of(UserCache.dir(), java, jvmOptions, cp);
         }
         try {
             for (int local = 0; local < plan.nprocPerNode(); local++) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.trainyard.runtime.UserCache;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,6 +79,18 @@ class WorkerClassArchiveTest {
         Files.setLastModifiedTime(jar, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() - 60_000));
         WorkerClassArchive rebuilt = WorkerClassArchive.of(cache, JAVA, List.of("-Xss1m"), List.of(jar.toString())).orElseThrow();
         assertNotEquals(first.archive(), rebuilt.archive(), "the JVM would refuse the old archive for a changed jar");
+
+        for (int old = 0; old < 5; old++) { // archives of earlier builds: the newest 4 stay
+            Path stale = first.archive().resolveSibling("worker-old" + old + ".jsa");
+            Files.writeString(stale, "old");
+            Files.setLastModifiedTime(stale, FileTime.fromMillis(1_000_000L * (old + 1)));
+        }
+        Files.writeString(Path.of(rebuilt.jvmOptions(0).get(0).substring("-XX:ArchiveClassesAtExit=".length())), "written at exit");
+        assertTrue(rebuilt.keepIfWritten(true));
+        try (var files = Files.list(first.archive().getParent())) {
+            assertEquals(List.of(first.archive().getFileName().toString(), rebuilt.archive().getFileName().toString(), "worker-old3.jsa",
+                    "worker-old4.jsa").stream().sorted().toList(), files.map(f -> f.getFileName().toString()).sorted().toList());
+        }
     }
 
     @Test
@@ -94,7 +107,7 @@ class WorkerClassArchiveTest {
         Path classesDir = tmp.resolve("classes");
         assertEquals(Optional.empty(), WorkerClassArchive.of(cache, JAVA, List.of(), List.of(jar + java.io.File.pathSeparator + classesDir)),
                 "classes in a directory cannot be archived");
-        assertEquals(tmp.resolve("x").resolve("trainyard"), WorkerClassArchive.cacheDir(java.util.Map.of("XDG_CACHE_HOME", tmp.resolve("x").toString())));
-        assertEquals(Path.of("/c"), WorkerClassArchive.cacheDir(java.util.Map.of("TRAINYARD_CACHE_DIR", "/c", "XDG_CACHE_HOME", "/x")));
+        assertEquals(tmp.resolve("x").resolve("trainyard"), UserCache.dir(java.util.Map.of("XDG_CACHE_HOME", tmp.resolve("x").toString())));
+        assertEquals(Path.of("/c"), UserCache.dir(java.util.Map.of("TRAINYARD_CACHE_DIR", "/c", "XDG_CACHE_HOME", "/x")));
     }
 }
