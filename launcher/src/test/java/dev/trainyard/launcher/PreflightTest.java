@@ -3,6 +3,9 @@ package dev.trainyard.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,6 +42,31 @@ class PreflightTest {
             assertTrue(out.contains("trainyard: preflight passed on all 3 workers"), out);
             assertTrue(!out.contains("epoch"), "preflight must not train:\n" + out);
             System.out.printf("preflight of 3 workers took %.1f s including JVM starts%n", seconds);
+        }
+    }
+
+    /**
+     * A passing preflight hands its group to the job: one connection per start (rank 0 chooses the
+     * all-reduce once), training runs on it, and the report's start-up split still adds up, the
+     * job's rendezvous now inside preflight.
+     */
+    @Test
+    void aPassingPreflightHandsItsGroupToTheJob() throws Exception {
+        try (LauncherProcess l = start("launch", TrainingWorker.class.getName(), "--batch", "8", "--samples", "96", "--epochs", "1")) {
+            assertEquals(0, l.awaitExit(RUN), l.output());
+            assertTrue(l.output().contains("[rank 0] preflight: 3 rank(s), ") && l.output().contains("all checks passed"), l.output());
+            String log = Files.readString(tmp.resolve("run").resolve("rank-0.log"));
+            assertEquals(1, log.split("all-reduce above ", -1).length - 1, "one group connected:\n" + log);
+            assertTrue(log.contains("final digest"), log);
+            JsonObject first = JsonParser.parseString(Files.readString(tmp.resolve("run").resolve("report.json"))).getAsJsonObject()
+                    .getAsJsonArray("time_to_first_step").get(0).getAsJsonObject();
+            double parts = 0;
+            for (String part : List.of("jvm_start_s", "engine_load_s", "preflight_s", "rendezvous_s", "setup_and_first_step_s")) {
+                assertTrue(first.get(part).getAsDouble() >= 0, first.toString());
+                parts += first.get(part).getAsDouble();
+            }
+            assertEquals(first.get("total_s").getAsDouble(), parts, 0.01, first.toString());
+            assertTrue(first.get("preflight_s").getAsDouble() > 0 && first.get("rendezvous_s").getAsDouble() > 0, first.toString());
         }
     }
 

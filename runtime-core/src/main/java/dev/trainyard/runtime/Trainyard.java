@@ -12,6 +12,7 @@ import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.InMemoryStore;
 import dev.trainyard.collectives.store.Store;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 
 /**
@@ -21,7 +22,28 @@ import java.util.function.UnaryOperator;
  */
 public final class Trainyard {
     private static final Logger LOG = LoggerFactory.getLogger(Trainyard.class);
+    /** The options as the launcher chose them: the only case in which a handed-over group is the one asked for. */
+    private static final UnaryOperator<CommunicatorOptions> AS_LAUNCHED = o -> o;
+    /**
+     * The group preflight connected and passed on: the job's first {@code init} takes it instead
+     * of connecting again, so a start pays for one cold connection (gRPC, Netty, the data plane),
+     * not two.
+     */
+    private static final AtomicReference<ProcessGroup> HANDED_OVER = new AtomicReference<>();
+
     private Trainyard() {
+    }
+
+    /**
+     * Leaves {@code group}, connected by {@link #init(WorkerContext)}, for this JVM's next
+     * {@code init} of the same context with the launcher's options; any other {@code init} closes it
+     * and connects anew under a store prefix of its own.
+     */
+    public static void handOver(ProcessGroup group) {
+        ProcessGroup earlier = HANDED_OVER.getAndSet(group);
+        if (earlier != null) {
+            earlier.close();
+        }
     }
 
     public static ProcessGroup init() {
@@ -33,7 +55,7 @@ public final class Trainyard {
     }
 
     public static ProcessGroup init(WorkerContext ctx) {
-        return init(ctx, UnaryOperator.identity());
+        return init(ctx, AS_LAUNCHED);
     }
 
     /** As {@link #init()}, with the communicator's options adjusted (chunk size, transport, timeouts). */
@@ -42,6 +64,15 @@ public final class Trainyard {
     }
 
     public static ProcessGroup init(WorkerContext ctx, UnaryOperator<CommunicatorOptions> tune) {
+        ProcessGroup ready = HANDED_OVER.getAndSet(null);
+        if (ready != null) {
+            if (tune == AS_LAUNCHED && ready.context().equals(ctx)) {
+                return ready;
+            }
+            ready.close();
+            // every rank runs the same code, so every rank connects anew; the handed-over group's keys are taken
+            ctx = ctx.withStorePrefix(ctx.storePrefix() + "retuned/");
+        }
         if (ctx.standalone()) {
             InMemoryStore store = new InMemoryStore(ctx.rendezvousTimeout());
             return new ProcessGroup(ctx, store, GrpcCommunicator.connect(store, 0, 1,

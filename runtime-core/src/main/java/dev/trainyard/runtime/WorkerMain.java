@@ -48,7 +48,8 @@ public final class WorkerMain {
         PreflightMode preflight = ctx.startup().preflight();
         if (preflight != PreflightMode.OFF) {
             long t0 = System.nanoTime();
-            boolean ok = new Preflight(ctx, args[0], programArgs, ctx.startup().minFreeDisk(), preflight.measuresLinks()).run(System.out);
+            boolean ok = new Preflight(ctx, args[0], programArgs, ctx.startup().minFreeDisk(), preflight.measuresLinks(),
+                    preflight != PreflightMode.ONLY).run(System.out);
             RunEvents.span("preflight", t0, System.nanoTime());
             if (!ok || preflight == PreflightMode.ONLY) {
                 System.out.flush();

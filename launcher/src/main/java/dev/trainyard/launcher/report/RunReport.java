@@ -204,20 +204,23 @@ public final class RunReport {
             double preflight = spanSeconds(attempt, "preflight");
             double engine = spanSeconds(attempt, "engine_load");
             double rendezvous = spanSeconds(attempt, "rendezvous");
+            // a preflight that passes hands its group to the job: then the job's rendezvous is inside preflight's span
+            boolean handedOver = spanEnd(attempt, "rendezvous").flatMap(r -> spanEnd(attempt, "preflight").map(p -> r <= p)).orElse(false);
             o.addProperty("total_s", total);
             o.addProperty("jvm_start_s", jvm);
             o.addProperty("engine_load_s", engine);
-            o.addProperty("preflight_s", Math.max(0, preflight - engine));
+            o.addProperty("preflight_s", Math.max(0, preflight - engine - (handedOver ? rendezvous : 0)));
             o.addProperty("rendezvous_s", rendezvous);
-            o.addProperty("setup_and_first_step_s", Math.max(0, total - jvm - preflight - rendezvous));
+            o.addProperty("setup_and_first_step_s", Math.max(0, total - jvm - preflight - (handedOver ? 0 : rendezvous)));
             out.add(o);
         }
         return out;
     }
 
+    /** Where the attempt's last span of that name ended. */
     private Optional<Long> spanEnd(int attempt, String name) {
         return run.events(0, "span", name).stream().filter(e -> e.get("attempt").getAsInt() == attempt)
-                .map(e -> e.get("t_us").getAsLong() + Math.round(num(e, "dur_s") * 1e6)).findFirst();
+                .map(e -> e.get("t_us").getAsLong() + Math.round(num(e, "dur_s") * 1e6)).reduce((first, second) -> second);
     }
 
     /** The attempt's last span of that name: preflight's own rendezvous comes before the job's. */

@@ -41,15 +41,21 @@ public final class Preflight {
     private final List<String> args;
     private final long minFreeDiskBytes;
     private final boolean measureLinks;
+    private final boolean handOver;
     private final List<CheckResult> results = new ArrayList<>();
 
-    /** @param measureLinks also time an all-reduce on every ring link (the full checks; the quick ones leave it out) */
-    public Preflight(WorkerContext ctx, String mainClass, List<String> args, long minFreeDiskBytes, boolean measureLinks) {
+    /**
+     * @param measureLinks also time an all-reduce on every ring link (the full checks; the quick ones leave it out)
+     * @param handOver     a job follows: when every check passes, its group is the one the job's
+     *                     {@code Trainyard.init} gets ({@link Trainyard#handOver})
+     */
+    public Preflight(WorkerContext ctx, String mainClass, List<String> args, long minFreeDiskBytes, boolean measureLinks, boolean handOver) {
         this.ctx = ctx;
         this.mainClass = mainClass;
         this.args = args;
         this.minFreeDiskBytes = minFreeDiskBytes;
         this.measureLinks = measureLinks;
+        this.handOver = handOver;
     }
 
     /** Runs every check; rank 0 prints the table. True if every check passed on every rank this rank knows of. */
@@ -60,9 +66,15 @@ public final class Preflight {
         results.add(backend());
         results.add(disk());
         results.add(dataset());
-        WorkerContext scoped = ctx.withStorePrefix(ctx.storePrefix() + "preflight/");
         long joinStart = System.nanoTime();
-        try (ProcessGroup pg = Trainyard.init(scoped)) {
+        ProcessGroup pg;
+        try {
+            pg = Trainyard.init(ctx); // the job's own group: handed over to the job if every check passes
+        } catch (RuntimeException e) {
+            return peersFailed(e, out);
+        }
+        boolean passed = false;
+        try {
             results.add(CheckResult.ok("peers", "all " + pg.worldSize() + " ranks joined in " + seconds(joinStart)));
             results.add(allReduce(pg.communicator(), pg.worldSize()));
             if (measureLinks) {
@@ -72,13 +84,25 @@ public final class Preflight {
                 results.add(new CheckResult("links", CheckResult.Status.SKIP, "not measured in the quick checks;"
                         + " 'launch --preflight full' or 'trainyard preflight' time every ring link"));
             }
-            return gather(pg.store(), pg.rank(), pg.worldSize(), out, seconds(t0));
+            passed = gather(pg.store().prefixed("preflight/"), pg.rank(), pg.worldSize(), out, seconds(t0));
+            return passed;
         } catch (RuntimeException e) {
-            results.add(CheckResult.fail("peers", e.getMessage()));
-            out.println("preflight failed on rank " + ctx.rank() + ":");
-            results.forEach(r -> out.println("  " + row(r.check(), r.status(), r.detail())));
-            return false;
+            return peersFailed(e, out);
+        } finally {
+            if (passed && handOver) {
+                Trainyard.handOver(pg);
+            } else {
+                pg.close();
+            }
         }
+    }
+
+    /** Without the group there is no table: this rank prints its own rows. */
+    private boolean peersFailed(RuntimeException e, PrintStream out) {
+        results.add(CheckResult.fail("peers", e.getMessage()));
+        out.println("preflight failed on rank " + ctx.rank() + ":");
+        results.forEach(r -> out.println("  " + row(r.check(), r.status(), r.detail())));
+        return false;
     }
 
     private static CheckResult javaVersion() {
