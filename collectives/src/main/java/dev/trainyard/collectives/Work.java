@@ -11,15 +11,45 @@ import java.util.concurrent.TimeoutException;
 /**
  * Handle on one collective in flight (c10d's {@code Work}). Completes successfully once the
  * result is in the caller's buffer, or exceptionally with a {@link CollectiveException}.
- * Work of one communicator completes in issue order.
+ * Work of one communicator completes in issue order. Only the backend that issued it can finish
+ * it: it keeps the {@link Completion} and hands out the work, so a caller holding a {@code Work}
+ * can wait for it but never complete or fail it.
  */
 public final class Work {
     private final Fingerprint fingerprint;
     private final CompletableFuture<Void> future = new CompletableFuture<>();
     private volatile long completedNanos;
 
-    public Work(Fingerprint fingerprint) {
+    private Work(Fingerprint fingerprint) {
         this.fingerprint = fingerprint;
+    }
+
+    /** The backend's side of one work: it finishes the work, once. */
+    public static final class Completion {
+        private final Work work;
+
+        private Completion(Work work) {
+            this.work = work;
+        }
+
+        /** What the caller gets. */
+        public Work work() {
+            return work;
+        }
+
+        public void complete() {
+            work.completedNanos = System.nanoTime();
+            work.future.complete(null);
+        }
+
+        public void fail(Throwable cause) {
+            work.future.completeExceptionally(cause);
+        }
+    }
+
+    /** A new work for the collective {@code fingerprint} names, and the completion that finishes it. */
+    public static Completion issue(Fingerprint fingerprint) {
+        return new Completion(new Work(fingerprint));
     }
 
     public Fingerprint fingerprint() {
@@ -89,17 +119,6 @@ public final class Work {
     /** {@link System#nanoTime()} when the work succeeded, 0 before (or if it failed): for timing communication. */
     public long completedNanos() {
         return completedNanos;
-    }
-
-    /** Called by the backend. */
-    public void complete() {
-        completedNanos = System.nanoTime();
-        future.complete(null);
-    }
-
-    /** Called by the backend. */
-    public void fail(Throwable cause) {
-        future.completeExceptionally(cause);
     }
 
     private RuntimeException rethrow(Throwable cause) {

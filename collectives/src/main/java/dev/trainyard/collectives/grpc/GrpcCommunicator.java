@@ -83,7 +83,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     private final Exchange exchange;
     private final ThreadPoolExecutor executor;
     /** Issued and not yet finished, in issue order (failures are delivered in that order). */
-    private final Set<Work> pending = new ConcurrentSkipListSet<>(Comparator.comparingLong((Work w) -> w.fingerprint().seq()));
+    private final Set<Work.Completion> pending = new ConcurrentSkipListSet<>(Comparator.comparingLong((Work.Completion w) -> w.work().fingerprint().seq()));
     /** Held by whichever thread runs a collective: the collective thread, or a caller (see {@link #allReduceOnCallerThread}). */
     private final ReentrantLock runningLock = new ReentrantLock();
     private Server server;
@@ -444,13 +444,13 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
      * so a call queued meanwhile waits for the one on the caller's thread: issue order holds.
      */
     private Work submit(CollectiveOp op, ReduceOp reduceOp, DataType type, long count, int root, Collective algo, boolean onCaller) {
-        Work work;
+        Work.Completion work;
         synchronized (this) {
             if (closed) {
                 throw new IllegalStateException("rank " + rank + ": the communicator is closed");
             }
             Fingerprint fp = new Fingerprint(nextSeq++, op, reduceOp, type, count, root);
-            work = new Work(fp);
+            work = Work.issue(fp);
             pending.add(work);
             if (!(onCaller && pending.size() == 1 && runningLock.tryLock())) {
                 try {
@@ -458,7 +458,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
                 } catch (RejectedExecutionException e) {
                     finish(work, notRun(fp));
                 }
-                return work;
+                return work.work();
             }
         }
         try {
@@ -467,10 +467,10 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             collectiveThread = null;
             runningLock.unlock();
         }
-        return work;
+        return work.work();
     }
 
-    private void executeLocked(Work work, Collective algo) {
+    private void executeLocked(Work.Completion work, Collective algo) {
         runningLock.lock();
         try {
             execute(work, algo);
@@ -479,8 +479,8 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         }
     }
 
-    private void execute(Work work, Collective algo) {
-        Fingerprint fp = work.fingerprint();
+    private void execute(Work.Completion work, Collective algo) {
+        Fingerprint fp = work.work().fingerprint();
         if (failure != null) {
             finish(work, notRun(fp));
             return;
@@ -509,7 +509,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         }
     }
 
-    private void finish(Work work, CollectiveException error) {
+    private void finish(Work.Completion work, CollectiveException error) {
         pending.remove(work);
         if (error == null) {
             work.complete();
@@ -610,8 +610,8 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         executor.shutdownNow();
         awaitTermination(Duration.ofSeconds(5));
         awaitCallerThreadRun(Duration.ofSeconds(5));
-        for (Work w : pending) {
-            finish(w, notRun(w.fingerprint()));
+        for (Work.Completion w : pending) {
+            finish(w, notRun(w.work().fingerprint()));
         }
         // Let the abort notices leave before the channels close under them.
         for (var notice : notices) {
@@ -712,7 +712,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
         closed = true;
         failure = new CommunicatorAbortedException("rank " + rank + " crashed (test)", List.of(rank), null);
         executor.shutdownNow();
-        for (Work w : pending) {
+        for (Work.Completion w : pending) {
             finish(w, failure);
         }
         shutdownTransport();

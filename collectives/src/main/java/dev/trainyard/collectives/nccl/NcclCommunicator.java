@@ -71,7 +71,7 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
     private volatile boolean closed;
 
     /** One enqueued collective: its work handle, the event after it, when it must be done, and what to do then. */
-    private record InFlight(Work work, long doneEvent, long deadlineNanos, Runnable onDone) {
+    private record InFlight(Work.Completion work, long doneEvent, long deadlineNanos, Runnable onDone) {
     }
 
     @FunctionalInterface
@@ -289,10 +289,10 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
             throw new IllegalStateException("rank " + rank + ": the NCCL communicator is closed");
         }
         Fingerprint fp = new Fingerprint(nextSeq++, op, reduceOp, type, count, root);
-        Work work = new Work(fp);
+        Work.Completion work = Work.issue(fp);
         if (failure != null) {
             work.fail(failure);
-            return work;
+            return work.work();
         }
         Long done = freeEvents.poll();
         try {
@@ -308,7 +308,7 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
         } catch (RuntimeException e) {
             fail(new CollectiveException(where() + "NCCL " + fp + " could not be enqueued: " + e.getMessage(), List.of(), e));
             work.fail(failure);
-            return work;
+            return work.work();
         }
         inFlight.add(new InFlight(work, done, System.nanoTime() + timeout.toNanos(), onDone));
         if (failure != null) {
@@ -318,7 +318,7 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
             failPending(failure);
         }
         LockSupport.unpark(watchdog);
-        return work;
+        return work.work();
     }
 
     private void watch() {
@@ -342,7 +342,7 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
                 }
                 long now = System.nanoTime();
                 if (head != null && now - head.deadlineNanos() > 0) {
-                    fail(new CollectiveTimeoutException(where() + "NCCL " + head.work().fingerprint() + " did not complete within "
+                    fail(new CollectiveTimeoutException(where() + "NCCL " + head.work().work().fingerprint() + " did not complete within "
                             + timeout.toSeconds() + " s; the NCCL communicator was aborted. A peer is dead, frozen, or issued a"
                             + " different collective (NCCL_DEBUG=WARN shows NCCL's view)", List.of()));
                     return;
@@ -351,7 +351,7 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
                     int code = gpu.commAsyncError(comm);
                     if (code != GpuRuntime.NCCL_SUCCESS && code != GpuRuntime.NCCL_IN_PROGRESS) {
                         fail(new CollectiveException(where() + "NCCL reported " + gpu.ncclErrorString(code, comm) + " (code " + code
-                                + ")" + (head != null ? " while " + head.work().fingerprint() + " was in flight" : "")
+                                + ")" + (head != null ? " while " + head.work().work().fingerprint() + " was in flight" : "")
                                 + "; the NCCL communicator was aborted", List.of(), null));
                         return;
                     }
@@ -361,7 +361,7 @@ public final class NcclCommunicator implements Communicator, DeviceCollectives {
             }
         } catch (RuntimeException e) {
             InFlight head = inFlight.peek();
-            fail(new CollectiveException(where() + "the NCCL watchdog failed" + (head != null ? " on " + head.work().fingerprint() : "")
+            fail(new CollectiveException(where() + "the NCCL watchdog failed" + (head != null ? " on " + head.work().work().fingerprint() : "")
                     + ": " + e.getMessage(), List.of(), e));
         }
     }

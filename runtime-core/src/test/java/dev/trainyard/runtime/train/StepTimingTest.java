@@ -21,8 +21,9 @@ import org.junit.jupiter.api.Test;
 class StepTimingTest {
     private static final long MS = 1_000_000L;
 
-    private static Work work(long seq) {
-        return new Work(new Fingerprint(seq, CollectiveOp.ALL_REDUCE, ReduceOp.AVG, DataType.FLOAT32, 10, -1));
+    /** A work as a backend issues it: the test holds the completion and plays the backend. */
+    private static Work.Completion work(long seq) {
+        return Work.issue(new Fingerprint(seq, CollectiveOp.ALL_REDUCE, ReduceOp.AVG, DataType.FLOAT32, 10, -1));
     }
 
     private static void sleep(long nanos) {
@@ -35,12 +36,12 @@ class StepTimingTest {
     @Test
     void bucketsAreAwaitedInLaunchOrderAndAnUnsentBucketHasNoTimes() {
         InFlightBuckets b = new InFlightBuckets(3);
-        Work w0 = work(0);
-        Work w2 = work(1);
+        Work.Completion w0 = work(0);
+        Work.Completion w2 = work(1);
         b.launching(0);
-        b.launched(0, w0);
+        b.launched(0, w0.work());
         b.launching(2);
-        b.launched(2, w2);
+        b.launched(2, w2.work());
         w2.complete();
         sleep(5 * MS);
         w0.complete();
@@ -58,10 +59,10 @@ class StepTimingTest {
     void anAllReduceAlreadyCompleteWhenLaunchedRanOnTheCallerAndIsCountedOnce() {
         InFlightBuckets b = new InFlightBuckets(1);
         b.launching(0);
-        Work w = work(0);
+        Work.Completion w = work(0);
         sleep(10 * MS); // the caller's thread runs the all-reduce
         w.complete();
-        b.launched(0, w);
+        b.launched(0, w.work());
         long inline = b.takeCallerThreadNanos();
         assertTrue(inline >= 10 * MS, "caller-thread time " + inline);
         assertEquals(0, b.takeCallerThreadNanos(), "taken once");
@@ -77,10 +78,10 @@ class StepTimingTest {
         clock.backwardStarts();
         sleep(3 * MS); // backward proper
         b.launching(0);
-        Work w = work(0);
+        Work.Completion w = work(0);
         sleep(20 * MS); // the last bucket's all-reduce on the training thread
         w.complete();
-        b.launched(0, w);
+        b.launched(0, w.work());
         clock.backwardEnds();
         long awaitStart = System.nanoTime();
         b.awaitAll(i -> { });
