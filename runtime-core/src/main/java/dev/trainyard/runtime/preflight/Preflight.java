@@ -7,6 +7,7 @@ import dev.trainyard.collectives.ReduceOp;
 import dev.trainyard.collectives.nccl.NcclAvailability;
 import dev.trainyard.collectives.nccl.NcclProbe;
 import dev.trainyard.collectives.store.Store;
+import dev.trainyard.collectives.store.StoreAllGather;
 import dev.trainyard.runtime.Backend;
 import dev.trainyard.runtime.ProcessGroup;
 import dev.trainyard.runtime.RunEvents;
@@ -14,7 +15,6 @@ import dev.trainyard.runtime.Trainyard;
 import dev.trainyard.runtime.WorkerContext;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -206,15 +206,15 @@ public final class Preflight {
     private boolean gather(Store store, int rank, int size, PrintStream out, String took) {
         StringBuilder mine = new StringBuilder();
         results.forEach(r -> mine.append(r.encode()).append('\n'));
-        store.set("result/" + rank, mine.toString().getBytes(StandardCharsets.UTF_8));
+        // one wait for every rank's rows: a rank that never reports is named with all the others missing
+        List<String> everyRank = StoreAllGather.allGather(store, "result/", rank, size, mine.toString(), ctx.rendezvousTimeout());
         if (rank != 0) {
             results.stream().filter(r -> r.status() == CheckResult.Status.FAIL)
                     .forEach(r -> out.println("preflight check failed on rank " + rank + ": " + row(r.check(), r.status(), r.detail())));
             return store.getString("verdict", ctx.rendezvousTimeout()).equals("passed");
         }
         List<List<CheckResult>> all = new ArrayList<>();
-        for (int r = 0; r < size; r++) {
-            String text = new String(store.get("result/" + r, ctx.rendezvousTimeout()), StandardCharsets.UTF_8);
+        for (String text : everyRank) {
             all.add(Arrays.stream(text.split("\n")).filter(s -> !s.isEmpty()).map(CheckResult::decode).toList());
         }
         PreflightTable table = PreflightTable.of(all);
