@@ -7,6 +7,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +23,24 @@ import java.util.regex.Pattern;
 /** A real {@code trainyard launch} process for tests: its merged output, the pids its workers report, and cleanup. */
 final class LauncherProcess implements AutoCloseable {
     private static final Pattern PID = Pattern.compile("(?:ready rank \\d+ pid|child pid|\\(pid) (\\d+)");
+    /** The user cache of every launch the tests start, unless a test gives its own. */
+    private static final Path TEST_CACHE = testCache();
+
+    private static Path testCache() {
+        try {
+            Path dir = Files.createTempDirectory("trainyard-test-cache-");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try (var files = Files.walk(dir)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                } catch (IOException ignored) {
+                    // a temp directory the system cleans
+                }
+            }));
+            return dir;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     private final Process process;
     private final List<String> lines = new ArrayList<>();
@@ -51,9 +70,14 @@ final class LauncherProcess implements AutoCloseable {
 
     /** A {@code trainyard COMMAND} other than launch (e.g. preflight), or launch with its preflight on; worker output on the console. */
     static LauncherProcess start(String command, List<String> args) {
+        return start(command, args, Map.of());
+    }
+
+    /** As above, with more environment (e.g. a user cache of the test's own). */
+    static LauncherProcess start(String command, List<String> args, Map<String, String> env) {
         List<String> verbose = new ArrayList<>(List.of("--verbose"));
         verbose.addAll(args);
-        return start(List.of(), command, verbose, Map.of());
+        return start(List.of(), command, verbose, env);
     }
 
     /** {@code wrapper} prefixes the java command (e.g. {@code ip netns exec ns}). */
@@ -85,6 +109,8 @@ final class LauncherProcess implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().remove("CUDA_VISIBLE_DEVICES");
         pb.environment().remove("OMP_NUM_THREADS"); // the launcher's default is under test, not the machine's setting
+        // failed test launches must not make the user's next real launch run the full preflight (HostHistory)
+        pb.environment().put("TRAINYARD_CACHE_DIR", TEST_CACHE.toString());
         pb.environment().putAll(env);
         try {
             return new LauncherProcess(pb.start());

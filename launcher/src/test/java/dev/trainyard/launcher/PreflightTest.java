@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,19 +47,40 @@ class PreflightTest {
     }
 
     /**
-     * A passing preflight hands its group to the job: one connection per start (rank 0 chooses the
-     * all-reduce once), training runs on it, and the report's start-up split still adds up, the
-     * job's rendezvous now inside preflight.
+     * {@code launch}'s default, the quick checks: links are not measured, a failing check stops the
+     * job with exit 78. The next launch on this host (same user cache) then runs the full checks,
+     * every link measured; they pass and hand their group to the job: one connection per start
+     * (rank 0 chooses the backend once), training runs on it, and the report's start-up split
+     * still adds up, the job's rendezvous now inside preflight.
      */
     @Test
-    void aPassingPreflightHandsItsGroupToTheJob() throws Exception {
-        try (LauncherProcess l = start("launch", TrainingWorker.class.getName(), "--batch", "8", "--samples", "96", "--epochs", "1")) {
+    void aFailingCheckStopsTheJobAndTheNextRunChecksEveryLinkThenTrainsOnTheSameGroup() throws Exception {
+        Map<String, String> cache = Map.of("TRAINYARD_CACHE_DIR", tmp.resolve("cache").toString());
+        try (LauncherProcess l = LauncherProcess.start("launch", List.of("--nproc-per-node", "3", "--run-dir", tmp.resolve("failed").toString(),
+                "--min-free-disk", "100000g", "--example", "fashion-mnist", "--", "--data", tmp.toString()), cache)) {
+            assertEquals(78, l.awaitExit(RUN), l.output());
+            String out = l.output();
+            assertTrue(out.contains("[rank 0] preflight: 3 rank(s)") && out.contains(", FAILED"), out);
+            assertTrue(out.matches("(?s).*\\[rank 0]   disk +FAIL .* free in .* \\(need 100000\\.0 GiB\\); free space there or choose another --run-dir.*"), out);
+            assertTrue(out.contains("dataset     FAIL --data " + tmp + " does not hold the four Fashion-MNIST IDX files"), out);
+            assertTrue(out.contains("exit code 78 (preflight failed"), out);
+            assertTrue(!out.contains("epoch 1"), "no training after a failed preflight:\n" + out);
+            assertTrue(out.matches("(?s).*\\[rank 0]   links +SKIP not measured in the quick checks; 'launch --preflight full' .*"), out);
+            assertTrue(!out.contains("link 0-1"), "the quick checks measure no link:\n" + out);
+        }
+        Path run = tmp.resolve("next");
+        try (LauncherProcess l = LauncherProcess.start("launch", List.of("--nproc-per-node", "3", "--run-dir", run.toString(),
+                TrainingWorker.class.getName(), "--batch", "8", "--samples", "96", "--epochs", "1"), cache)) {
             assertEquals(0, l.awaitExit(RUN), l.output());
-            assertTrue(l.output().contains("[rank 0] preflight: 3 rank(s), ") && l.output().contains("all checks passed"), l.output());
-            String log = Files.readString(tmp.resolve("run").resolve("rank-0.log"));
-            assertEquals(1, log.split("all-reduce above ", -1).length - 1, "one group connected:\n" + log);
+            String out = l.output();
+            assertTrue(out.contains("trainyard: the previous run on this host failed (" + tmp.resolve("failed").toAbsolutePath()
+                    + ": rank ") && out.contains("preflight measures every ring link this time"), out);
+            assertTrue(out.matches("(?s).*\\[rank 0]   link 2-0 +OK .*") && out.contains("all checks passed"), out);
+            String log = Files.readString(run.resolve("rank-0.log"));
+            // every Trainyard.init chooses the backend and says so on rank 0 (the link probes' pairs do not)
+            assertEquals(1, log.split("backend auto: ", -1).length - 1, "one group connected:\n" + log);
             assertTrue(log.contains("final digest"), log);
-            JsonObject first = JsonParser.parseString(Files.readString(tmp.resolve("run").resolve("report.json"))).getAsJsonObject()
+            JsonObject first = JsonParser.parseString(Files.readString(run.resolve("report.json"))).getAsJsonObject()
                     .getAsJsonArray("time_to_first_step").get(0).getAsJsonObject();
             double parts = 0;
             for (String part : List.of("jvm_start_s", "engine_load_s", "preflight_s", "rendezvous_s", "setup_and_first_step_s")) {
@@ -68,21 +90,6 @@ class PreflightTest {
             assertEquals(first.get("total_s").getAsDouble(), parts, 0.01, first.toString());
             assertTrue(first.get("preflight_s").getAsDouble() > 0 && first.get("rendezvous_s").getAsDouble() > 0, first.toString());
         }
-    }
-
-    /** {@code launch}'s default, the quick checks: links are not measured ({@code trainyard preflight} above does). */
-    @Test
-    void aFailingCheckStopsTheJobWithItsReasonAndExit78() throws Exception {
-        try (LauncherProcess l = start("launch", "--min-free-disk", "100000g", "--example", "fashion-mnist", "--", "--data", tmp.toString())) {
-            assertEquals(78, l.awaitExit(RUN), l.output());
-            String out = l.output();
-            assertTrue(out.contains("[rank 0] preflight: 3 rank(s)") && out.contains(", FAILED"), out);
-            assertTrue(out.matches("(?s).*\\[rank 0]   disk +FAIL .* free in .* \\(need 100000\\.0 GiB\\); free space there or choose another --run-dir.*"), out);
-            assertTrue(out.contains("dataset     FAIL --data " + tmp + " does not hold the four Fashion-MNIST IDX files"), out);
-            assertTrue(out.contains("exit code 78 (preflight failed"), out);
-            assertTrue(out.matches("(?s).*\\[rank 0]   links +SKIP not measured in the quick checks; 'launch --preflight full' .*"), out);
-            assertTrue(!out.contains("link 0-1"), "the quick checks measure no link:\n" + out);
-            assertTrue(!out.contains("epoch 1"), "no training after a failed preflight:\n" + out);
-        }
+        assertTrue(!Files.exists(tmp.resolve("cache").resolve("last-run-failed")), "a run that succeeded clears the failure");
     }
 }

@@ -10,6 +10,7 @@ import dev.trainyard.launcher.plan.RunDirectory;
 
 import dev.trainyard.runtime.PreflightMode;
 import dev.trainyard.runtime.RunLayout;
+import dev.trainyard.runtime.UserCache;
 import dev.trainyard.collectives.SharedMemoryFiles;
 import dev.trainyard.collectives.store.GrpcStore;
 import dev.trainyard.collectives.store.Store;
@@ -65,6 +66,7 @@ public final class Launcher {
 
     private final Console console;
     private final Clock clock;
+    private final HostHistory history = new HostHistory(UserCache.dir());
 
     public Launcher(LaunchPlan plan, Console console, Clock clock) {
         this.plan = plan;
@@ -160,6 +162,12 @@ public final class Launcher {
      *                the job numbers its attempts (and the workers' restart count) after the most any node has
      */
     private int runGenerations(Store store, int port, AttemptLog attempts, int earlier, int[] attempt) {
+        PreflightMode firstChecks = plan.preflight();
+        Optional<String> previousFailure = history.previousFailure();
+        if (firstChecks == PreflightMode.FIRST && previousFailure.isPresent()) {
+            say("the previous run on this host failed (" + previousFailure.get() + "): preflight measures every ring link this time");
+            firstChecks = PreflightMode.FIRST_FULL;
+        }
         for (int generation = 0; ; generation++) {
             JobRendezvous rdzv = new JobRendezvous(store, plan, generation, clock);
             int jobEarlier;
@@ -183,7 +191,7 @@ public final class Launcher {
                 say("attempt " + (restart + 1) + ": starting ranks " + plan.globalRank(0) + ".."
                         + plan.globalRank(plan.nprocPerNode() - 1) + " of " + plan.worldSize());
                 attempts.started();
-                group = WorkerGroup.start(plan, restart, generation == 0 ? plan.preflight() : PreflightMode.OFF, port,
+                group = WorkerGroup.start(plan, restart, generation == 0 ? firstChecks : PreflightMode.OFF, port,
                         rdzv.workerPrefix(), workerConsole());
                 current = group;
             }
@@ -197,6 +205,7 @@ public final class Launcher {
                 say(plan.preflight() == PreflightMode.ONLY ? "preflight passed on all " + plan.worldSize() + " workers"
                         : "all " + plan.worldSize() + " workers finished successfully");
                 leave(rdzv);
+                history.succeeded();
                 return 0;
             }
             int running = group.running();
@@ -210,6 +219,9 @@ public final class Launcher {
             say(failure.summary());
             failure.detail().forEach(l -> say(l));
             record(failure, restart + 1);
+            if (!isSignalled()) {
+                history.failed(plan.runDir(), failure.summary());
+            }
             if (generation < plan.maxRestarts() && !isSignalled()) {
                 say("restarting the group (restart " + (generation + 1) + " of " + plan.maxRestarts() + ")");
                 continue;
