@@ -46,8 +46,8 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     String chunkBytes = "1M";
     @Option(names = "--transport", description = "what carries tensor frames: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     Transport transport = Transport.SHARED_MEMORY;
-    @Option(names = "--compare", description = "also run the sweep through this peer: gloo (PyTorch's), or ring (Trainyard's flat ring, against"
-            + " the hierarchical all-reduce on --hosts)")
+    @Option(names = "--compare", description = "also run the sweep through this peer: gloo (PyTorch's), mpi (Open MPI's shared memory,"
+            + " one host), or ring (Trainyard's flat ring, against the hierarchical all-reduce on --hosts)")
     String compare;
     @Option(names = "--hosts", description = "with --link: simulated hosts the ranks are spread over, evenly (default: one per rank)")
     Integer hosts;
@@ -70,8 +70,11 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         if (nproc < 2) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--nproc must be at least 2 (got " + nproc + ")");
         }
-        if (compare != null && !compare.equals("gloo") && !compare.equals("ring")) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--compare takes gloo or ring (got '" + compare + "')");
+        if (compare != null && !List.of("gloo", "mpi", "ring").contains(compare)) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--compare takes gloo, mpi or ring (got '" + compare + "')");
+        }
+        if ("mpi".equals(compare) && link != null) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--compare mpi measures Open MPI's shared memory on one host; leave out --link");
         }
         int hostCount = hosts == null ? nproc : hosts;
         if (hosts != null && (link == null || hosts < 1 || nproc % hosts != 0)) {
@@ -84,16 +87,17 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         }
         long[] sizes = sizes(ByteSize.parse(minBytes), ByteSize.parse(maxBytes));
         int[] itersOf = Arrays.stream(sizes).mapToInt(s -> s > (64L << 20) ? Math.max(5, iters / 4) : iters).toArray();
-        String glooMissing = compare == null ? null : GlooPeer.unavailableReason();
-        if (glooMissing != null) {
-            System.out.println("# --compare gloo skipped: " + glooMissing);
+        String peerMissing = "gloo".equals(compare) ? GlooPeer.unavailableReason() : "mpi".equals(compare) ? MpiPeer.unavailableReason() : null;
+        if (peerMissing != null) {
+            System.out.println("# --compare " + compare + " skipped: " + peerMissing);
         }
-        boolean withGloo = "gloo".equals(compare) && glooMissing == null;
+        boolean withGloo = "gloo".equals(compare) && peerMissing == null;
+        boolean withMpi = "mpi".equals(compare) && peerMissing == null;
         boolean withRing = "ring".equals(compare);
         if (compare != null && tls) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--tls and --compare: one comparison per run");
         }
-        String other = withGloo ? "gloo" : withRing ? "ring" : tls ? "tls" : null;
+        String other = withGloo ? "gloo" : withMpi ? "mpi" : withRing ? "ring" : tls ? "tls" : null;
 
         double[][] ours = new double[repeat][];
         double[][] theirs = new double[repeat][];
@@ -105,6 +109,9 @@ public final class AllReduceBenchmark implements Callable<Integer> {
                 if (withGloo) {
                     System.out.printf(Locale.ROOT, "# repeat %d/%d: gloo...%n", rep + 1, repeat);
                     theirs[rep] = GlooPeer.sweep(nproc, perHost, sizes, itersOf, warmup, Optional.ofNullable(cluster));
+                } else if (withMpi) {
+                    System.out.printf(Locale.ROOT, "# repeat %d/%d: open mpi...%n", rep + 1, repeat);
+                    theirs[rep] = MpiPeer.sweep(nproc, sizes, itersOf, warmup);
                 } else if (withRing) {
                     System.out.printf(Locale.ROOT, "# repeat %d/%d: trainyard, flat ring...%n", rep + 1, repeat);
                     theirs[rep] = trainyardSweep(sizes, itersOf, perHost, Optional.ofNullable(cluster), List.of("--all-reduce", "ring"));
@@ -122,7 +129,8 @@ public final class AllReduceBenchmark implements Callable<Integer> {
             List<SvgChart.Series> series = new ArrayList<>(List.of(new SvgChart.Series(tls ? "Trainyard, plaintext" : "Trainyard",
                     busbws(sizes, t))));
             if (g != null) {
-                series.add(new SvgChart.Series(tls ? "Trainyard, mutual TLS" : withRing ? "Trainyard, flat ring" : "PyTorch Gloo", busbws(sizes, g)));
+                series.add(new SvgChart.Series(tls ? "Trainyard, mutual TLS" : withRing ? "Trainyard, flat ring" : withMpi ? "Open MPI (shared memory)"
+                        : "PyTorch Gloo", busbws(sizes, g)));
             }
             Path svg = SvgChart.beside(json);
             SvgChart.lines(svg, "All-reduce busbw, " + nproc + " ranks", "message size", "busbw (GB/s)",

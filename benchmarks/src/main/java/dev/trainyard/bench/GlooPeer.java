@@ -1,8 +1,6 @@
 package dev.trainyard.bench;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,14 +9,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import dev.trainyard.testbed.SimulatedCluster;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 
 /** Runs the same all-reduce sweep through PyTorch's Gloo (Debian's python3-torch) for a side-by-side figure. */
 final class GlooPeer {
-    static final String PYTHON = "/usr/bin/python3";
-    private static final Pattern ROW = Pattern.compile("\\{\"bytes\": (\\d+), \"iters\": (\\d+), \"median_s\": ([0-9.eE+-]+)}");
+    static final String PYTHON = PythonSweep.PYTHON;
 
     private GlooPeer() {
     }
@@ -41,16 +35,11 @@ final class GlooPeer {
     /** Median seconds per size, in the order of {@code sizes}; with a cluster, {@code perHost} Python processes per simulated host. */
     static double[] sweep(int nproc, int perHost, long[] sizes, int[] iters, int warmup, Optional<SimulatedCluster> cluster)
             throws IOException, InterruptedException {
-        Path script = Files.createTempFile("trainyard-gloo-", ".py");
-        try (InputStream in = GlooPeer.class.getResourceAsStream("/python/gloo_allreduce.py")) {
-            if (in == null) {
-                throw new IOException("gloo_allreduce.py is missing from the benchmarks jar; rebuild with mvn package");
-            }
-            Files.write(script, in.readAllBytes());
-        }
+        Path script = PythonSweep.script("gloo_allreduce.py");
         int port = Launches.freePort();
         List<String> cmd = new ArrayList<>(List.of(PYTHON, script.toString(), "--nproc", Integer.toString(nproc),
-                "--sizes", join(sizes), "--iters", join(iters), "--warmup", Integer.toString(warmup), "--port", Integer.toString(port)));
+                "--sizes", PythonSweep.join(sizes), "--iters", PythonSweep.join(iters), "--warmup", Integer.toString(warmup),
+                "--port", Integer.toString(port)));
         try {
             List<String> out = cluster.isEmpty()
                     ? WorkerProcesses.run(1, r -> cmd, r -> Map.of(), Launches.TIMEOUT_S)
@@ -61,26 +50,9 @@ final class GlooPeer {
                         return c;
                     }, r -> Map.of("MASTER_ADDR", cluster.get().address(0), "GLOO_SOCKET_IFNAME", cluster.get().device(r / perHost)),
                     Launches.TIMEOUT_S);
-            double[] medians = new double[sizes.length];
-            Matcher m = ROW.matcher(String.join("\n", out));
-            int i = 0;
-            while (m.find() && i < sizes.length) {
-                medians[i++] = Double.parseDouble(m.group(3));
-            }
-            if (i != sizes.length) {
-                throw new IOException("unexpected output of the Gloo sweep: " + out);
-            }
-            return medians;
+            return PythonSweep.medians(out, sizes.length, "Gloo");
         } finally {
             Files.deleteIfExists(script);
         }
-    }
-
-    private static String join(long[] v) {
-        return java.util.Arrays.stream(v).mapToObj(Long::toString).collect(Collectors.joining(","));
-    }
-
-    private static String join(int[] v) {
-        return java.util.Arrays.stream(v).mapToObj(Integer::toString).collect(Collectors.joining(","));
     }
 }
