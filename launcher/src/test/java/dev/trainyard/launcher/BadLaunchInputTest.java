@@ -89,6 +89,8 @@ class BadLaunchInputTest {
                 Arguments.of(new String[] {"--transport", "pigeon", ex, ar}, "--transport: unknown transport 'pigeon'; use shared-memory, tcp or grpc-stream"),
                 Arguments.of(new String[] {"--preflight", "sometimes", ex, ar}, "--preflight: unknown checks 'sometimes'; use quick, full or off"),
                 Arguments.of(new String[] {"--cds", "maybe", ex, ar}, "--cds: unknown setting 'maybe'; use auto or off"),
+                Arguments.of(new String[] {"--nproc-per-node", "2", "--all-reduce", "hierarchical", ex, ar},
+                        "--all-reduce hierarchical needs several nodes with several workers each (this launch: 1 node(s) x 2 worker(s)); use --all-reduce auto or ring"),
                 Arguments.of(new String[] {"--all-reduce", "tree", ex, ar}, "--all-reduce: unknown all-reduce algorithm 'tree'; use auto, ring or hierarchical"),
                 Arguments.of(new String[] {"--bind", "0.0.0.0", ex, ar}, "--bind 0.0.0.0 would listen on every interface"),
                 Arguments.of(new String[] {"--bind", "192.0.2.77", ex, ar}, "--bind 192.0.2.77 is not an address of this host"),

@@ -174,6 +174,11 @@ public class LaunchCommand implements Callable<Integer> {
         String trace = tracing();
         Transport transport = parseTransport();
         AllReduceAlgorithm allReduceAlgorithm = parseAllReduce();
+        if (allReduceAlgorithm == AllReduceAlgorithm.HIERARCHICAL && (m == 1 || n == 1)) {
+            // the workers would find out at their first connection; what the command line already says is said here
+            throw new UsageException("--all-reduce hierarchical needs several nodes with several workers each (this launch: " + m
+                    + " node(s) x " + n + " worker(s)); use --all-reduce auto or ring");
+        }
         Duration stall = stallTimeout.strip().equalsIgnoreCase("off") ? Duration.ZERO : duration("--stall-timeout", stallTimeout);
         if (runDir != null && !resume && preflight() != PreflightMode.ONLY) {
             RunDirectory.earlierRun(runDir, r, r * n, n).ifPresent(earlier -> {
