@@ -80,7 +80,7 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         if (hosts != null && (link == null || hosts < 1 || nproc % hosts != 0)) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--hosts " + hosts + " needs --link and must divide --nproc " + nproc);
         }
-        int perHost = nproc / hostCount;
+        int perHost = perHost();
         if (!backend.equals("grpc")) {
             throw new IllegalArgumentException("--backend " + backend + ": this benchmark measures grpc; NCCL on device memory is"
                     + " measured by benchmarks/gpu/run.sh on a GPU host (README, GPUs and NCCL)");
@@ -208,8 +208,13 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     }
 
     /** What carries the sweep, as the communicator chooses it (see GrpcCommunicator.usesHostSegment). */
+    /** Ranks on each simulated host: one each unless {@code --hosts} groups them. */
+    private int perHost() {
+        return hosts == null ? 1 : nproc / hosts;
+    }
+
     private String algorithms() {
-        int perHost = hosts == null ? 1 : nproc / hosts;
+        int perHost = perHost();
         if (link != null && perHost > 1 && hosts > 1) {
             return "hierarchical all-reduce (" + hosts + " hosts x " + perHost + " ranks)";
         }

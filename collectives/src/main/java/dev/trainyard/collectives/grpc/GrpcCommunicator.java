@@ -99,7 +99,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     /** Set when all ranks share this host (3 or more): all-reduce then goes through its segment instead of the ring. */
     private HostRounds hostRounds;
     /** Set when the job spans hosts with equal numbers of ranks (2 or more) and the options allow: all-reduce goes hierarchical. */
-    private HostGroups hierarchical;
+    private HierarchicalAllReduce.Rings hierarchical;
     /** Abort notices in flight; {@link #abort} lets them leave before closing the channels. */
     private final List<ListenableFuture<?>> notices = new CopyOnWriteArrayList<>();
 
@@ -195,16 +195,26 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
             throw new IllegalArgumentException("the hierarchical all-reduce was asked for, but " + whyNot
                     + "; use the ring (--all-reduce ring) or let Trainyard choose (--all-reduce auto)");
         }
-        hierarchical = whyNot == null && wanted != AllReduceAlgorithm.RING && hostRounds == null ? groups : null;
+        hierarchical = whyNot == null && wanted != AllReduceAlgorithm.RING && hostRounds == null ? HierarchicalAllReduce.Rings.of(groups) : null;
         if (rank == 0) {
             LOG.info("all-reduce above {} bytes: {}", options.smallMessageBytes(), allReduceAlgorithm(Integer.MAX_VALUE)
                     + (hierarchical != null ? " (" + groups.describe() + ")" : whyNot != null && groups.hosts().length > 1 ? " (not hierarchical: " + whyNot + ")" : ""));
         }
     }
 
-    /** What all-reduces a message of {@code bytes}: direct, host segment, hierarchical or ring. */
+    /** What all-reduces a message of {@code bytes}: direct, host segment, hierarchical or ring (the one place that decides). */
     String allReduceAlgorithm(int bytes) {
         return bytes <= options.smallMessageBytes() ? "direct" : usesHostSegment() ? "host segment" : hierarchical != null ? "hierarchical" : "ring";
+    }
+
+    private Collective allReduceOf(ByteBuffer buf, DataType type, ReduceOp op) {
+        return switch (allReduceAlgorithm(buf.limit())) {
+            case "direct" -> new DirectAllReduce(buf, type, op);
+            case "host segment" -> new HostAllReduce(hostRounds, buf, type, op);
+            case "hierarchical" -> new HierarchicalAllReduce(hierarchical, buf, type, op);
+            default -> ex -> RingPass.run(ex, buf, Segments.balanced(buf.limit() / type.bytes(), size, type.bytes(), options.chunkBytes()),
+                    type, op, 0, 2 * size - 2);
+        };
     }
 
     private int maxMessageBytes() {
@@ -370,11 +380,7 @@ public final class GrpcCommunicator implements Communicator, LinkEvents, Collect
     private Work allReduce(ByteBuffer buffer, DataType type, ReduceOp op, boolean onCaller) {
         ByteBuffer buf = HostBuffers.view(buffer, type, "allReduce");
         long count = buf.limit() / type.bytes();
-        Collective algo = buf.limit() <= options.smallMessageBytes() ? new DirectAllReduce(buf, type, op)
-                : usesHostSegment() ? new HostAllReduce(hostRounds, buf, type, op)
-                : hierarchical != null ? new HierarchicalAllReduce(hierarchical, buf, type, op)
-                : ex -> RingPass.run(ex, buf, Segments.balanced(count, size, type.bytes(), options.chunkBytes()), type, op, 0, 2 * size - 2);
-        return submit(CollectiveOp.ALL_REDUCE, op, type, count, -1, algo, onCaller);
+        return submit(CollectiveOp.ALL_REDUCE, op, type, count, -1, allReduceOf(buf, type, op), onCaller);
     }
 
     /**

@@ -16,13 +16,20 @@ import java.nio.ByteBuffer;
  * rank ends bit-identical.
  */
 final class HierarchicalAllReduce implements Collective {
-    private final HostGroups groups;
+    /** This rank's two subgroups, derived once from the host groups at connect, not per call. */
+    record Rings(Ring inside, Ring across) {
+        static Rings of(HostGroups groups) {
+            return new Rings(groups.inside(), groups.across());
+        }
+    }
+
+    private final Rings rings;
     private final ByteBuffer buf;
     private final DataType type;
     private final ReduceOp op;
 
-    HierarchicalAllReduce(HostGroups groups, ByteBuffer buf, DataType type, ReduceOp op) {
-        this.groups = groups;
+    HierarchicalAllReduce(Rings rings, ByteBuffer buf, DataType type, ReduceOp op) {
+        this.rings = rings;
         this.buf = buf;
         this.type = type;
         this.op = op;
@@ -32,8 +39,8 @@ final class HierarchicalAllReduce implements Collective {
     public void run(Exchange ex) {
         int elementBytes = type.bytes();
         ReduceOp passOp = op == ReduceOp.AVG ? ReduceOp.SUM : op;
-        Ring inside = groups.inside();
-        Ring across = groups.across();
+        Ring inside = rings.inside();
+        Ring across = rings.across();
         Segments local = Segments.balanced(buf.limit() / elementBytes, inside.size(), elementBytes, ex.chunkBytes());
         RingPass.run(ex, inside, buf, local, type, passOp, 0, inside.size() - 1);
         int start = local.start(inside.index());

@@ -255,9 +255,8 @@ public class DistributedTrainer extends Trainer {
      * @return on rank 0, what was written
      */
     public Optional<Path> saveCheckpoint(Checkpoints checkpoints, TrainingState state) {
-        OptimizerShard own = fused == null ? null : fused.ownShard();
-        if (own != null && shardedCheckpoints.sharedByEveryRank(checkpoints)) {
-            return shardedCheckpoints.save(checkpoints, state, getModel().getBlock(), own, fused.layout());
+        if (fused != null && fused.sharded() && shardedCheckpoints.sharedByEveryRank(checkpoints)) {
+            return shardedCheckpoints.save(checkpoints, state, getModel().getBlock(), fused.ownShard(), fused.layout());
         }
         OptimizerState optimizer = optimizerStateForCheckpoint();
         return group.rank() == 0 ? Optional.of(checkpoints.save(state, getModel().getBlock(), optimizer)) : Optional.empty();

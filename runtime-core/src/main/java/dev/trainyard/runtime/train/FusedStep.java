@@ -76,9 +76,14 @@ final class FusedStep {
         return all;
     }
 
-    /** This rank's part of the state, for its own shard file; null when unsharded. */
+    /** Whether this rank holds only its shard of the state (ZeRO-1). */
+    boolean sharded() {
+        return shards != null;
+    }
+
+    /** This rank's part of the state, for its own shard file (sharded only). */
     OptimizerShard ownShard() {
-        return shards == null ? null : OptimizerShard.of(state, parameterSlices, shards);
+        return OptimizerShard.of(state, parameterSlices, shards);
     }
 
     /** Each trainable parameter's place in the unsharded buckets. */
