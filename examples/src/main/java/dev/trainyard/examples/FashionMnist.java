@@ -37,11 +37,11 @@ import picocli.CommandLine.Option;
  * Fashion-MNIST, data-parallel: {@code ./trainyard launch --nproc-per-node 2 --example fashion-mnist -- --epochs 2}.
  * Checkpoints into the run directory and resumes from it after a launcher restart.
  */
-@Command(name = "fashion-mnist", mixinStandardHelpOptions = true, description = "Train an MLP or CNN on Fashion-MNIST")
+@Command(name = "fashion-mnist", mixinStandardHelpOptions = true, description = "Train an MLP, a CNN or a ResNet on Fashion-MNIST")
 public final class FashionMnist implements Callable<Integer> {
     @Option(names = "--epochs", defaultValue = "2")
     int epochs;
-    @Option(names = "--model", defaultValue = "mlp", description = "mlp, mlp-wide (20 M parameters) or cnn")
+    @Option(names = "--model", defaultValue = "mlp", description = "mlp, mlp-wide (20 M parameters), cnn or resnet (ResNet-18's layout at a quarter of its width: 0.70 M parameters)")
     String model;
     @Option(names = "--batch-size", defaultValue = "64", description = "per rank")
     int batchSize;
@@ -148,10 +148,7 @@ public final class FashionMnist implements Callable<Integer> {
     public Integer call() throws IOException, TranslateException {
         validate(spec);
         try (ProcessGroup pg = Trainyard.init()) {
-            int perNode = Math.max(1, pg.context().localWorldSize());
-            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(
-                    threads != null ? threads : Math.max(1, Runtime.getRuntime().availableProcessors() / perNode)));
-            System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+            ComputeThreads.configure(pg, threads);
             FashionMnistData trainSet = loadData(true, pg.rank());
             RunEvents.dataset(trainSet.synthetic() ? "synthetic, Fashion-MNIST's shape" : "Fashion-MNIST", trainSet.count(), trainSet.synthetic());
             FashionMnistData testSet = loadData(false, pg.rank());

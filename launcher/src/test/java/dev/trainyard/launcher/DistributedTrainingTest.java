@@ -75,12 +75,7 @@ class DistributedTrainingTest {
         w.addAll(List.of(flags));
         LauncherProcess l = run(launcherOptions, name, nproc, w.toArray(String[]::new));
         assertEveryStepIdenticalOnAllRanks(l.output(), nproc, 2 * 256 / (batch * nproc));
-        List<String> lines = Files.readAllLines(out);
-        float[] v = new float[lines.size()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = Float.parseFloat(lines.get(i));
-        }
-        return v;
+        return TrainedParameters.read(out);
     }
 
     static void assertEveryStepIdenticalOnAllRanks(String output, int ranks, int steps) {
@@ -110,16 +105,8 @@ class DistributedTrainingTest {
                 + " do not load"), log);
     }
 
-    /** max |a - b| / max |b|: the error relative to the parameters' scale. */
     private static double relativeError(float[] a, float[] ref) {
-        assertEquals(ref.length, a.length);
-        double diff = 0;
-        double scale = 0;
-        for (int i = 0; i < a.length; i++) {
-            diff = Math.max(diff, Math.abs(a[i] - ref[i]));
-            scale = Math.max(scale, Math.abs(ref[i]));
-        }
-        return diff / scale;
+        return TrainedParameters.relativeError(a, ref);
     }
 
     /** Trainyard's fused optimizers with warm-up, cosine decay and clipping: Adam at 2 workers, AdamW at 4. */

@@ -27,6 +27,9 @@ import java.util.Optional;
  * <li>{@code shardedOptimizer}: ZeRO-1: each rank keeps optimizer state for 1/N of the parameters (fused optimizers only)
  * <li>{@code lastBucketOnCallerThread}: the step's last all-reduce runs on the training thread when nothing
  *     else is in flight (see {@link #withLastBucketOnCallerThread})
+ * <li>{@code bufferSync}: after each training forward, buffers (parameters without gradients, e.g. batch
+ *     norm's running statistics) are averaged over the ranks while backward runs, so every rank holds the
+ *     same ones after every step (see {@link #withBufferSync}); models without buffers pay nothing
  * </ul>
  */
 public final class DistributedOptions {
@@ -43,6 +46,7 @@ public final class DistributedOptions {
     private double maxGradNorm;
     private boolean shardedOptimizer;
     private boolean lastBucketOnCallerThread = true;
+    private boolean bufferSync = true;
 
     private DistributedOptions() {
     }
@@ -67,6 +71,7 @@ public final class DistributedOptions {
         o.maxGradNorm = maxGradNorm;
         o.shardedOptimizer = shardedOptimizer;
         o.lastBucketOnCallerThread = lastBucketOnCallerThread;
+        o.bufferSync = bufferSync;
         return o;
     }
 
@@ -94,6 +99,16 @@ public final class DistributedOptions {
     public DistributedOptions withOverlap(boolean on) {
         DistributedOptions o = copy();
         o.overlap = on;
+        return o;
+    }
+
+    /**
+     * Off: each rank keeps the buffers its own batches produced (DDP's {@code broadcast_buffers=False}),
+     * saving one small broadcast per step; ranks' running statistics then differ.
+     */
+    public DistributedOptions withBufferSync(boolean on) {
+        DistributedOptions o = copy();
+        o.bufferSync = on;
         return o;
     }
 
@@ -236,5 +251,9 @@ public final class DistributedOptions {
 
     public boolean lastBucketOnCallerThread() {
         return lastBucketOnCallerThread;
+    }
+
+    public boolean bufferSync() {
+        return bufferSync;
     }
 }

@@ -56,6 +56,8 @@ public class DistributedTrainer extends Trainer {
     /** Parameters as the block sees them (no copies, no parameter server): used by the staged forward. */
     private final ParameterStore directStore;
     private ModelStages stages;
+    /** Null when the model has no buffers, the world is one rank, or the option is off. */
+    private BufferSync bufferSync;
     private GradientBuckets buckets;
     private NDList[] stageInputs;
     private NDList[] stageOutputs;
@@ -107,6 +109,10 @@ public class DistributedTrainer extends Trainer {
         stages = ModelStages.of(block, stagesWanted(block));
         BucketPlan plan = BucketPlan.build(block.getParameters(), stages, options.firstBucketBytes(), options.bucketBytes());
         ParameterSync.requireSamePlan(plan, group.communicator(), group.rank());
+        if (group.worldSize() > 1) {
+            say("gradients: " + plan.totalBytes() + " bytes in " + plan.buckets().size() + " buckets, all-reduced as "
+                    + (stages.count() == 1 ? "backward ends (one stage)" : "each of " + stages.count() + " backward stages ends"));
+        }
         ParameterSync.broadcastFromRank0(block, group.communicator());
         boolean checkFinite = options.nonFinite() != NonFinitePolicy.OFF;
         Device device = getDevices()[0];
@@ -131,6 +137,11 @@ public class DistributedTrainer extends Trainer {
         }
         stageInputs = new NDList[stages.count()];
         stageOutputs = new NDList[stages.count()];
+        bufferSync = options.bufferSync() && group.worldSize() > 1 ? BufferSync.of(block) : null;
+        if (bufferSync != null) {
+            say("buffers: " + bufferSync.count() + " parameters without gradients (e.g. batch norm's running statistics, "
+                    + bufferSync.bytes() + " bytes) are averaged over the ranks after each training forward");
+        }
         metricsFile().ifPresent(f -> {
             try {
                 metricsOut = JsonLinesFile.append(f, "metrics");
@@ -281,13 +292,18 @@ public class DistributedTrainer extends Trainer {
         setUp();
         clock.forwardStarts(data.head().getShape().get(0));
         try {
+            NDList out;
             if (stages.count() == 1) {
                 long t0 = System.nanoTime();
-                NDList out = super.forward(data, labels);
+                out = super.forward(data, labels);
                 clock.forwardStage(0, System.nanoTime() - t0);
-                return out;
+            } else {
+                out = stagedForward(data);
             }
-            return stagedForward(data);
+            if (bufferSync != null && syncsThisMicroBatch()) {
+                bufferSync.start(group.communicator()); // runs while backward computes; step() awaits it
+            }
+            return out;
         } finally {
             clock.forwardEnds();
         }
@@ -302,7 +318,9 @@ public class DistributedTrainer extends Trainer {
                 NDList boundary = new NDList(x.size());
                 for (NDArray a : x) {
                     NDArray b = a.stopGradient();
-                    b.setRequiresGradient(true);
+                    if (a.getDataType().isFloating()) { // an integer array (token ids, a mask) carries no gradient
+                        b.setRequiresGradient(true);
+                    }
                     boundary.add(b);
                 }
                 stageInputs[s] = boundary;
@@ -315,6 +333,11 @@ public class DistributedTrainer extends Trainer {
             clock.forwardStage(s, System.nanoTime() - t0);
         }
         return x;
+    }
+
+    /** True for the micro-batch whose backward sends gradients: the last before a step, outside {@code noSync}. */
+    private boolean syncsThisMicroBatch() {
+        return !noSync && stepCalls % options.accumulationSteps() == options.accumulationSteps() - 1;
     }
 
     @Override
@@ -335,8 +358,7 @@ public class DistributedTrainer extends Trainer {
             clock.backwardStarts();
             // with one rank "launching" only checks the gradients (GradientBuckets sends nothing)
             // a fused optimizer reads the gradients from the buckets, so they are bound even in a world of one
-            boolean sync = !noSync && (group.worldSize() > 1 || options.nonFinite() != NonFinitePolicy.OFF || fused != null)
-                    && stepCalls % options.accumulationSteps() == options.accumulationSteps() - 1;
+            boolean sync = (group.worldSize() > 1 || options.nonFinite() != NonFinitePolicy.OFF || fused != null) && syncsThisMicroBatch();
             long t0 = System.nanoTime();
             inner.backward(target);
             int k = stages.count();
@@ -346,18 +368,35 @@ public class DistributedTrainer extends Trainer {
             }
             for (int s = k - 2; s >= 0; s--) {
                 long ts = System.nanoTime();
-                NDList outs = stageOutputs[s];
-                for (int i = 0; i < outs.size(); i++) {
-                    try (NDArray grad = stageInputs[s + 1].get(i).getGradient()) {
-                        JniUtils.backward((PtNDArray) outs.get(i), (PtNDArray) grad, i < outs.size() - 1, false);
-                    }
-                }
+                backwardThroughStage(stageOutputs[s], stageInputs[s + 1]);
                 clock.backwardStage(s, System.nanoTime() - ts);
                 if (sync) {
                     buckets.launchStage(s, options.lastBucketOnCallerThread());
                 }
             }
             clock.backwardEnds();
+        }
+
+        /**
+         * Continues backward from a stage's outputs with the gradients its successor left on their
+         * detached copies. Outputs that carry none (integer arrays such as token ids or masks) are
+         * skipped; the graph is kept until the last one that does.
+         */
+        private void backwardThroughStage(NDList outputs, NDList nextInputs) {
+            int last = -1;
+            for (int i = 0; i < outputs.size(); i++) {
+                if (nextInputs.get(i).hasGradient()) {
+                    last = i;
+                }
+            }
+            for (int i = 0; i <= last; i++) {
+                NDArray next = nextInputs.get(i);
+                if (next.hasGradient()) {
+                    try (NDArray grad = next.getGradient()) {
+                        JniUtils.backward((PtNDArray) outputs.get(i), (PtNDArray) grad, i < last, false);
+                    }
+                }
+            }
         }
 
         @Override
@@ -382,6 +421,9 @@ public class DistributedTrainer extends Trainer {
         }
         long awaitStart = System.nanoTime();
         buckets.awaitAll();
+        if (bufferSync != null) {
+            bufferSync.finish(group.communicator());
+        }
         long t0 = System.nanoTime();
         steps++;
         boolean skip = buckets.stepHadNonFinite();
@@ -475,6 +517,9 @@ public class DistributedTrainer extends Trainer {
         try {
             if (buckets != null) {
                 buckets.awaitAll();
+            }
+            if (bufferSync != null) {
+                bufferSync.awaitInFlight();
             }
             if (metricsOut != null) {
                 metricsOut.close();

@@ -20,15 +20,23 @@ final class ParameterSync {
      * on the device through NCCL where the communicator takes device pointers, else through host bytes.
      */
     static void broadcastFromRank0(Block block, Communicator comm) {
-        boolean onDevice = comm instanceof DeviceCollectives && TensorAddress.unavailableReason() == null;
         for (Pair<String, Parameter> p : block.getParameters()) {
-            NDArray array = p.getValue().getArray();
-            DataType type = wireType(p.getKey(), array);
-            if (onDevice && array.getDevice().isGpu()) {
-                ((DeviceCollectives) comm).broadcastAsync(TensorAddress.of(array), array.size(), type, 0).await();
-            } else {
-                ParameterBytes.update(array, data -> comm.broadcast(data, type, 0));
-            }
+            broadcastFromRank0(p.getKey(), p.getValue().getArray(), comm);
+        }
+    }
+
+    /** Overwrites one array with rank 0's. */
+    static void broadcastFromRank0(NDArray array, Communicator comm) {
+        broadcastFromRank0(array.getName() != null ? array.getName() : "a buffer", array, comm);
+    }
+
+    private static void broadcastFromRank0(String name, NDArray array, Communicator comm) {
+        boolean onDevice = comm instanceof DeviceCollectives && TensorAddress.unavailableReason() == null;
+        DataType type = wireType(name, array);
+        if (onDevice && array.getDevice().isGpu()) {
+            ((DeviceCollectives) comm).broadcastAsync(TensorAddress.of(array), array.size(), type, 0).await();
+        } else {
+            ParameterBytes.update(array, data -> comm.broadcast(data, type, 0));
         }
     }
 
