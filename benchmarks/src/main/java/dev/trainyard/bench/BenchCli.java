@@ -8,10 +8,14 @@ final class BenchCli {
     }
 
     static void run(Object command, String[] args) {
-        CommandLine cli = new CommandLine(command);
-        System.exit(cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+        System.exit(commandLine(command).execute(args));
+    }
+
+    /** The command as {@link #run} executes it, without exiting. */
+    static CommandLine commandLine(Object command) {
+        return new CommandLine(command).setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("trainyard bench " + cmd.getCommandName() + ": " + e.getMessage());
             return 2;
-        }).execute(args));
+        });
     }
 }

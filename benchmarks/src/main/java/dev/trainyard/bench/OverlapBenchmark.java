@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "overlap", mixinStandardHelpOptions = true, description = "Communication hidden by overlapping all-reduce with backward.")
 public final class OverlapBenchmark implements Callable<Integer> {
-    @Option(names = "--model", description = "mlp, mlp-wide or cnn (default: ${DEFAULT-VALUE})")
+    @Option(names = "--model", description = "mlp, mlp-wide, cnn, resnet or gpt (default: ${DEFAULT-VALUE})")
     String model = "cnn";
     @Option(names = "--nproc", description = "workers (default: ${DEFAULT-VALUE})")
     int nproc = 2;

@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "scaling", mixinStandardHelpOptions = true, description = "Training throughput and scaling efficiency.")
 public final class ScalingBenchmark implements Callable<Integer> {
-    @Option(names = "--model", description = "mlp, mlp-wide (20 M parameters) or cnn (default: ${DEFAULT-VALUE})")
+    @Option(names = "--model", description = "mlp, mlp-wide (20 M parameters), cnn, resnet (ResNet-18 layout, 0.70 M) or gpt (3.31 M; a sample is a 64-token window) (default: ${DEFAULT-VALUE})")
     String model = "mlp";
     @Option(names = "--nproc", split = ",", description = "world sizes (default: 1,2)")
     int[] nproc = {1, 2};

@@ -6,14 +6,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
-import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
-import dev.trainyard.examples.Models;
 import dev.trainyard.runtime.ProcessGroup;
 import dev.trainyard.runtime.Trainyard;
 import dev.trainyard.runtime.train.DistributedOptions;
@@ -37,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  * DistributedTrainer; {@code --mode djl} is a plain DJL Trainer in one process, the baseline.
  * Rank 0 prints {@code RESULT samples_per_s step_s data_wait_s forward_s backward_s exposed_comm_s optimizer_s comm_s
  * optimizer_state_bytes peak_rss_bytes} (the last two of rank 0; state 0 where DJL's optimizer keeps it out of reach).
- * Arguments: --mode M --model mlp|cnn --batch B --steps S --warmup W --threads T --optimizer sgd|adam [--no-overlap] [--zero]
+ * Arguments: --mode M --model mlp|mlp-wide|cnn|resnet|gpt --batch B --steps S --warmup W --threads T --optimizer sgd|adam [--no-overlap] [--zero]
  * [--collective-thread]
  * [--first-bucket-bytes N]
  * [--start-together DIR N]: the timed steps start once N processes (the ceiling row's independent
@@ -62,20 +59,19 @@ public final class ScalingWorker {
         boolean distributed = mode.equals("trainyard");
         try (ProcessGroup pg = distributed ? Trainyard.init() : null; Model model = Model.newInstance("bench")) {
             Engine.getInstance().setRandomSeed(1);
-            model.setBlock(Models.build(kind));
+            model.setBlock(BenchModels.build(kind));
             int rank = distributed ? pg.rank() : 0;
             int world = distributed ? pg.worldSize() : 1;
-            DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+            DefaultTrainingConfig config = new DefaultTrainingConfig(BenchModels.loss(kind))
                     .optOptimizer(optimizer(value(a, "--optimizer", "adam")));
             try (Trainer trainer = distributed
                     ? new DistributedTrainer(model, config, pg, options(a))
                     : model.newTrainer(config)) {
-                trainer.initialize(Models.inputShape(kind));
+                trainer.initialize(BenchModels.inputShape(kind));
                 NDManager manager = trainer.getManager();
-                Shape sample = Models.inputShape(kind);
-                NDArray x = manager.randomUniform(0, 1, new Shape(DATA_SAMPLES).addAll(sample.slice(1)));
-                NDArray y = manager.randomInteger(0, 10, new Shape(DATA_SAMPLES), ai.djl.ndarray.types.DataType.INT32)
-                        .toType(ai.djl.ndarray.types.DataType.FLOAT32, false);
+                NDArray[] data = BenchModels.data(manager, kind, DATA_SAMPLES);
+                NDArray x = data[0];
+                NDArray y = data[1];
                 double[] sums = new double[7];
                 long t0 = 0;
                 for (int s = 0; s < warmup + steps; s++) {

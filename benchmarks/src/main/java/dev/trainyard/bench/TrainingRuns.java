@@ -22,6 +22,10 @@ import java.util.Optional;
 final class TrainingRuns {
     /** What every system trains; {@code firstBucketBytes} 0 keeps Trainyard's default first bucket. */
     record Setup(String model, int batch, int steps, int warmup, int threads, String optimizer, long firstBucketBytes) {
+        Setup {
+            BenchModels.requireKnown(model); // before any process starts: one line, exit 2
+        }
+
         List<String> args() {
             List<String> a = new ArrayList<>(List.of("--model", model, "--batch", Integer.toString(batch), "--steps", Integer.toString(steps),
                     "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads), "--optimizer", optimizer));

@@ -31,4 +31,14 @@ class ScalingBenchmarkTest {
         String svg = Files.readString(dir.resolve("scaling.svg"));
         assertTrue(svg.startsWith("<svg") && svg.contains("2 workers") && svg.contains("djl"), svg);
     }
+
+    /** An unknown model ends the benchmark before any process starts, with one line naming the choices, exit 2. */
+    @Test
+    void anUnknownModelIsOneLineAndExitTwo() {
+        java.io.StringWriter err = new java.io.StringWriter();
+        CommandLine cli = BenchCli.commandLine(new ScalingBenchmark());
+        cli.setErr(new java.io.PrintWriter(err, true));
+        assertEquals(2, cli.execute("--model", "pigeon", "--nproc", "1"));
+        assertEquals("trainyard bench scaling: unknown --model 'pigeon'; choose one of mlp, mlp-wide, cnn, resnet, gpt", err.toString().strip());
+    }
 }
