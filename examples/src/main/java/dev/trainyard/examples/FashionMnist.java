@@ -78,16 +78,7 @@ public final class FashionMnist implements Callable<Integer> {
     Integer threads;
 
     public static void main(String[] args) {
-        CommandLine cli = new CommandLine(new FashionMnist());
-        // bad input: one line naming the problem, exit 2 (picocli would add the whole usage text)
-        cli.setParameterExceptionHandler((e, a) -> {
-            System.err.println("fashion-mnist: " + e.getMessage() + " (see --help)");
-            return 2;
-        });
-        int code = cli.execute(args);
-        if (code != 0) {
-            System.exit(code);
-        }
+        ExampleCli.run(new FashionMnist(), args);
     }
 
     /** Checks what picocli cannot before anything starts: bad values end the run with one line and exit 2. */

@@ -74,15 +74,7 @@ public final class LanguageModel implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        CommandLine cli = new CommandLine(new LanguageModel());
-        cli.setParameterExceptionHandler((e, a) -> {
-            System.err.println("gpt: " + e.getMessage() + " (see --help)");
-            return 2;
-        });
-        int code = cli.execute(args);
-        if (code != 0) {
-            System.exit(code);
-        }
+        ExampleCli.run(new LanguageModel(), args);
     }
 
     private void validate() {
@@ -101,7 +93,13 @@ public final class LanguageModel implements Callable<Integer> {
     @Override
     public Integer call() throws IOException, TranslateException {
         validate();
-        TextCorpus text = TextCorpus.load(corpus, limitBytes);
+        TextCorpus text;
+        try {
+            text = TextCorpus.load(corpus, limitBytes);
+            text.requireFits(context); // before the job starts
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         try (ProcessGroup pg = Trainyard.init()) {
             ComputeThreads.configure(pg, threads);
             try (Model m = Model.newInstance("gpt")) {

@@ -54,6 +54,20 @@ public record TextCorpus(byte[] bytes, String source) {
         return new TextCorpus(bytes, dir + " (" + files.size() + " files)");
     }
 
+    /** Fails, saying what to change, unless both the training and the validation part hold a window of {@code context} bytes. */
+    public void requireFits(int context) {
+        if (windowCount(true, context) < 1 || windowCount(false, context) < 1) {
+            throw new IllegalArgumentException("the corpus (" + bytes.length + " bytes, a tenth of them for validation) is too small for windows of "
+                    + context + " bytes; use a larger corpus or a shorter --context");
+        }
+    }
+
+    private int windowCount(boolean train, int context) {
+        int from = train ? 0 : split();
+        int to = train ? split() : bytes.length;
+        return (to - from - 1) / context;
+    }
+
     /** Where validation starts: the last tenth. */
     private int split() {
         return bytes.length - bytes.length / 10;
@@ -64,13 +78,9 @@ public record TextCorpus(byte[] bytes, String source) {
      * later (every position predicts its next byte).
      */
     public ArrayDataset.Builder windows(NDManager manager, boolean train, int context) {
+        requireFits(context);
         int from = train ? 0 : split();
-        int to = train ? split() : bytes.length;
-        int count = (to - from - 1) / context;
-        if (count < 1) {
-            throw new IllegalArgumentException("the corpus (" + bytes.length + " bytes) is too small for windows of " + context
-                    + " bytes; use a larger corpus or a shorter --context");
-        }
+        int count = windowCount(train, context);
         long[] x = new long[count * context];
         long[] y = new long[count * context];
         for (int w = 0; w < count; w++) {
