@@ -74,7 +74,9 @@ final class WorkerClassArchive {
         if (Files.isRegularFile(archive)) {
             return List.of("-XX:SharedArchiveFile=" + archive);
         }
-        return localRank == 0 ? List.of("-XX:ArchiveClassesAtExit=" + pending) : List.of();
+        // the dump warns once per class it cannot archive (over 200 lines for picocli's Java 5 classes), which would
+        // bury the worker's own last words in its log, where the launcher quotes them from after a failure
+        return localRank == 0 ? List.of("-XX:ArchiveClassesAtExit=" + pending, "-Xlog:cds*=off") : List.of();
     }
 
     /**

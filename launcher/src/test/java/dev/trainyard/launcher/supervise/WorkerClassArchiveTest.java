@@ -60,9 +60,10 @@ class WorkerClassArchiveTest {
         Path cache = tmp.resolve("cache");
         WorkerClassArchive first = WorkerClassArchive.of(cache, JAVA, List.of("-Xss1m"), List.of(jar.toString())).orElseThrow();
         List<String> writer = first.jvmOptions(0);
-        assertTrue(writer.size() == 1 && writer.get(0).startsWith("-XX:ArchiveClassesAtExit="), writer.toString());
+        assertTrue(writer.size() == 2 && writer.get(0).startsWith("-XX:ArchiveClassesAtExit="), writer.toString());
+        assertEquals("-Xlog:cds*=off", writer.get(1), "the dump's per-class warnings stay out of the worker's log");
         assertEquals(List.of(), first.jvmOptions(1), "one writer per node");
-        assertEquals(0, run(List.of("-Xss1m", writer.get(0)), jar));
+        assertEquals(0, run(List.of("-Xss1m", writer.get(0), writer.get(1)), jar));
         assertTrue(first.keepIfWritten(true));
         assertTrue(Files.size(first.archive()) > 0);
         try (var files = Files.list(first.archive().getParent())) {
