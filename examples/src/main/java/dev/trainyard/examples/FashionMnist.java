@@ -140,7 +140,12 @@ public final class FashionMnist implements Callable<Integer> {
         validate(spec);
         try (ProcessGroup pg = Trainyard.init()) {
             ComputeThreads.configure(pg, threads);
-            FashionMnistData trainSet = loadData(true, pg.rank());
+            FashionMnistData trainSet;
+            try {
+                trainSet = loadData(true, pg.rank());
+            } catch (IllegalArgumentException e) { // a --data directory without the files: one line, exit 2
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
             RunEvents.dataset(trainSet.synthetic() ? "synthetic, Fashion-MNIST's shape" : "Fashion-MNIST", trainSet.count(), trainSet.synthetic());
             FashionMnistData testSet = loadData(false, pg.rank());
             ExecutorService prefetch = Executors.newSingleThreadExecutor(r -> {
