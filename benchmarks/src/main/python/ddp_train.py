@@ -15,6 +15,8 @@ p.add_argument("--threads", type=int, default=1)
 p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
 # DDP's first bucket is 1 MiB like Trainyard's; a smaller one is passed as bucket_cap_mb (DDP then uses it for every bucket)
 p.add_argument("--first-bucket-bytes", type=int, default=0)
+# Trainyard's backward stages: DDP launches each bucket from per-parameter hooks, so it has no such setting
+p.add_argument("--stages", type=int, default=0)
 a = p.parse_args()
 
 CONTEXT = 64

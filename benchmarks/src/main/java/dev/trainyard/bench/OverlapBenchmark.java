@@ -38,6 +38,9 @@ public final class OverlapBenchmark implements Callable<Integer> {
     @Option(names = "--first-bucket-bytes", description = "first gradient bucket; gradients that fit in it are sent as one bucket"
             + " after backward, so it must be below the model's 0.94 MB (MLP) for overlap to have anything to overlap (default: ${DEFAULT-VALUE})")
     long firstBucketBytes = 64 << 10;
+    @Option(names = "--stages", description = "backward stages with overlap on: up to this many all-reduce launches during backward"
+            + " (default: the trainer's, 4)")
+    int stages;
     @Option(names = "--link", description = "one simulated host per worker, links shaped to this rate (e.g. 1gbit; root only)")
     String link;
     @Option(names = "--json", description = "write the results as JSON here")
@@ -52,10 +55,13 @@ public final class OverlapBenchmark implements Callable<Integer> {
         if (nproc < 2) {
             throw new IllegalArgumentException("--nproc must be at least 2: one worker has nothing to communicate");
         }
+        if (stages < 0) {
+            throw new IllegalArgumentException("--stages takes 1 or more (omitted: the trainer's default of 4), got " + stages);
+        }
         List<double[]> on = new ArrayList<>();
         List<double[]> off = new ArrayList<>();
         try (SimulatedCluster cluster = link == null ? null : LinkOption.cluster(nproc, link)) {
-            TrainingRuns runs = new TrainingRuns(new TrainingRuns.Setup(model, batch, steps, warmup, threads, "adam", firstBucketBytes), Optional.ofNullable(cluster));
+            TrainingRuns runs = new TrainingRuns(new TrainingRuns.Setup(model, batch, steps, warmup, threads, "adam", firstBucketBytes, stages), Optional.ofNullable(cluster));
             for (int rep = 0; rep < repeat; rep++) {
                 System.out.printf(Locale.ROOT, "# repeat %d/%d: overlap on...%n", rep + 1, repeat);
                 on.add(runs.trainyard(nproc, true));

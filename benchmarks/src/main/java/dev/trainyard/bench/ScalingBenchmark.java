@@ -91,7 +91,7 @@ public final class ScalingBenchmark implements Callable<Integer> {
             ddp = false;
         }
         Map<String, List<double[]>> runs = new LinkedHashMap<>();
-        TrainingRuns.Setup setup = new TrainingRuns.Setup(model, batch, steps, warmup, threads, optimizer, 0);
+        TrainingRuns.Setup setup = new TrainingRuns.Setup(model, batch, steps, warmup, threads, optimizer, 0, 0);
         int maxWorkers = Arrays.stream(nproc).max().orElse(1);
         try (SimulatedCluster cluster = link == null || maxWorkers < 2 ? null : LinkOption.cluster(maxWorkers, link)) {
             TrainingRuns on = new TrainingRuns(setup, Optional.ofNullable(cluster));

@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  * optimizer_state_bytes peak_rss_bytes} (the last two of rank 0; state 0 where DJL's optimizer keeps it out of reach).
  * Arguments: --mode M --model mlp|mlp-wide|cnn|resnet|gpt --batch B --steps S --warmup W --threads T --optimizer sgd|adam [--no-overlap] [--zero]
  * [--collective-thread]
- * [--first-bucket-bytes N]
+ * [--first-bucket-bytes N] [--stages N]
  * [--start-together DIR N]: the timed steps start once N processes (the ceiling row's independent
  * plain-DJL processes) have finished their warm-up, so they really run at the same time.
  */
@@ -125,6 +125,10 @@ public final class ScalingWorker {
     private static DistributedOptions options(List<String> a) {
         DistributedOptions o = DistributedOptions.defaults().withOverlap(!a.contains("--no-overlap")).withShardedOptimizer(a.contains("--zero"))
                 .withLastBucketOnCallerThread(!a.contains("--collective-thread"));
+        String stages = value(a, "--stages", null);
+        if (stages != null) {
+            o = o.withStages(Integer.parseInt(stages));
+        }
         String first = value(a, "--first-bucket-bytes", null);
         return first == null ? o : o.withFirstBucketBytes(Long.parseLong(first));
     }

@@ -20,8 +20,11 @@ import java.util.Optional;
  * real cluster. Every system gets the launcher's malloc settings.
  */
 final class TrainingRuns {
-    /** What every system trains; {@code firstBucketBytes} 0 keeps Trainyard's default first bucket. */
-    record Setup(String model, int batch, int steps, int warmup, int threads, String optimizer, long firstBucketBytes) {
+    /**
+     * What every system trains; {@code firstBucketBytes} 0 keeps Trainyard's default first bucket,
+     * {@code stages} 0 its default number of backward stages.
+     */
+    record Setup(String model, int batch, int steps, int warmup, int threads, String optimizer, long firstBucketBytes, int stages) {
         Setup {
             BenchModels.requireKnown(model); // before any process starts: one line, exit 2
         }
@@ -31,6 +34,9 @@ final class TrainingRuns {
                     "--warmup", Integer.toString(warmup), "--threads", Integer.toString(threads), "--optimizer", optimizer));
             if (firstBucketBytes > 0) {
                 a.addAll(List.of("--first-bucket-bytes", Long.toString(firstBucketBytes)));
+            }
+            if (stages > 0) {
+                a.addAll(List.of("--stages", Integer.toString(stages)));
             }
             return a;
         }
