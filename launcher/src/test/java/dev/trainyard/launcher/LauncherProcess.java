@@ -93,7 +93,8 @@ final class LauncherProcess implements AutoCloseable {
      * workers' output on the console ({@code --verbose}) to check it.
      */
     static LauncherProcess start(List<String> wrapper, List<String> launchArgs, Map<String, String> env) {
-        List<String> args = new ArrayList<>(List.of("--no-preflight", "--verbose"));
+        // test workers train for seconds too: C1 alone compiles what they run at a fraction of C2's CPU
+        List<String> args = new ArrayList<>(List.of("--no-preflight", "--verbose", "--jvm-opt", "-XX:TieredStopAtLevel=1"));
         args.addAll(launchArgs);
         return start(wrapper, "launch", args, env);
     }
