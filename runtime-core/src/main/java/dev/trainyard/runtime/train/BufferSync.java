@@ -26,13 +26,16 @@ import java.util.List;
  * a running variance is the mean of the ranks' batch variances, which leaves out how far the
  * ranks' batch means lie apart. Buffers of other types (counters) are copied from rank 0.
  * All float32 buffers travel packed in name order in one buffer made once: a ResNet has dozens,
- * and one call each would cost a round trip each.
+ * and one call each would cost a round trip each. On CPU each buffer's own memory is taken as a
+ * view once (the statistics are updated in place, so it does not move), and a step only copies.
  */
 final class BufferSync {
     private final List<NDArray> averaged;
     private final List<NDArray> copied;
     private final int[] offsets;
     private final ByteBuffer packed;
+    /** Each averaged buffer's own memory on CPU, taken once; null where it lives on a device and is copied through the host. */
+    private final ByteBuffer[] views;
     private Work inFlight;
 
     private BufferSync(List<NDArray> averaged, List<NDArray> copied, int[] offsets, int bytes) {
@@ -40,6 +43,11 @@ final class BufferSync {
         this.copied = copied;
         this.offsets = offsets;
         this.packed = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+        this.views = new ByteBuffer[averaged.size()];
+        for (int i = 0; i < views.length; i++) {
+            NDArray a = averaged.get(i);
+            views[i] = a.getDevice().isGpu() ? null : a.toByteBuffer(true);
+        }
     }
 
     /** The block's buffers, or null when it has none (then there is nothing to do each step). */
@@ -75,7 +83,11 @@ final class BufferSync {
         }
         for (int i = 0; i < averaged.size(); i++) {
             int at = offsets[i];
-            ParameterBytes.read(averaged.get(i), bytes -> packed.put(at, bytes, bytes.position(), bytes.remaining()));
+            if (views[i] != null) {
+                packed.put(at, views[i], 0, views[i].capacity());
+            } else {
+                ParameterBytes.read(averaged.get(i), bytes -> packed.put(at, bytes, bytes.position(), bytes.remaining()));
+            }
         }
         packed.clear();
         inFlight = comm.allReduceAsync(packed, DataType.FLOAT32, ReduceOp.AVG);
@@ -88,7 +100,11 @@ final class BufferSync {
             inFlight = null;
             for (int i = 0; i < averaged.size(); i++) {
                 int at = offsets[i];
-                ParameterBytes.update(averaged.get(i), bytes -> bytes.put(bytes.position(), packed, at, bytes.remaining()));
+                if (views[i] != null) {
+                    views[i].put(0, packed, at, views[i].capacity());
+                } else {
+                    ParameterBytes.update(averaged.get(i), bytes -> bytes.put(bytes.position(), packed, at, bytes.remaining()));
+                }
             }
         }
         for (NDArray a : copied) {
