@@ -1,8 +1,8 @@
 package dev.trainyard.bench;
 
+import dev.trainyard.collectives.Transport;
 import dev.trainyard.launcher.report.SvgChart;
 import dev.trainyard.runtime.ByteSize;
-import dev.trainyard.collectives.Transport;
 import dev.trainyard.testbed.SimulatedCluster;
 import dev.trainyard.testbed.ThrowawayCertificates;
 import java.io.IOException;
@@ -15,9 +15,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * All-reduce bandwidth sweep like nccl-tests' all_reduce_perf: N ranks as separate JVMs on
@@ -207,7 +207,7 @@ public final class AllReduceBenchmark implements Callable<Integer> {
         return bytes / seconds / 1e9 * 2.0 * (nproc - 1) / nproc;
     }
 
-    /** What carries the sweep, as the communicator chooses it (see GrpcCommunicator.usesHostSegment). */
+    /** What carries the sweep, as the communicator chooses it (see HostCommunicator.usesHostSegment). */
     /** Ranks on each simulated host: one each unless {@code --hosts} groups them. */
     private int perHost() {
         return hosts == null ? 1 : nproc / hosts;

@@ -24,7 +24,7 @@ class LogFormatTest {
                 line(Console.LOGGER, Level.INFO, "rendezvous store listening on 127.0.0.1:29500"));
         assertEquals("trainyard: warning: no TLS" + nl, line(Console.LOGGER, Level.WARNING, "warning: no TLS"));
         assertEquals("trainyard: rank 3: frames to 2 of 2 peers" + nl,
-                line("dev.trainyard.collectives.grpc.GrpcCommunicator", Level.INFO, "rank {0}: frames to {1} of {1} peers", 3, 2));
+                line("dev.trainyard.collectives.host.HostCommunicator", Level.INFO, "rank {0}: frames to {1} of {1} peers", 3, 2));
         assertEquals("WARNING ai.djl.util.cuda.CudaUtils - Failed to detect GPU count" + nl,
                 line("ai.djl.util.cuda.CudaUtils", Level.WARNING, "Failed to detect GPU count"));
         LogRecord failed = new LogRecord(Level.SEVERE, "cannot write");

@@ -1,10 +1,8 @@
 package dev.trainyard.runtime;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import dev.trainyard.collectives.Communicator;
 import dev.trainyard.collectives.CommunicatorOptions;
-import dev.trainyard.collectives.grpc.GrpcCommunicator;
+import dev.trainyard.collectives.host.HostCommunicator;
 import dev.trainyard.collectives.nccl.NcclCommunicator;
 import dev.trainyard.collectives.nccl.NcclProbe;
 import dev.trainyard.collectives.security.JobToken;
@@ -14,6 +12,8 @@ import dev.trainyard.collectives.store.Store;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Worker entry point: {@code try (ProcessGroup pg = Trainyard.init()) { ... }}. Under
@@ -75,7 +75,7 @@ public final class Trainyard {
         }
         if (ctx.standalone()) {
             InMemoryStore store = new InMemoryStore(ctx.rendezvousTimeout());
-            return new ProcessGroup(ctx, store, GrpcCommunicator.connect(store, 0, 1,
+            return new ProcessGroup(ctx, store, HostCommunicator.connect(store, 0, 1,
                     CommunicatorOptions.defaults(JobToken.generate())), store);
         }
         GrpcStore remote = new GrpcStore(ctx.masterAddr(), ctx.masterPort(), ctx.token(), ctx.security(), ctx.rendezvousTimeout(),
@@ -93,7 +93,7 @@ public final class Trainyard {
                     // the launcher pins one GPU per worker (CUDA_VISIBLE_DEVICES), so it is device 0 here
                     ? NcclCommunicator.connect(store, ctx.rank(), ctx.worldSize(), 0, options.connectTimeout(), options.timeout(),
                             NcclProbe.localRuntime())
-                    : GrpcCommunicator.connect(store, ctx.rank(), ctx.worldSize(), options);
+                    : HostCommunicator.connect(store, ctx.rank(), ctx.worldSize(), options);
             ProcessGroup pg = new ProcessGroup(ctx, store, communicator, remote);
             RunEvents.span("rendezvous", t0, System.nanoTime());
             if (ctx.rank() == 0) {

@@ -4,7 +4,7 @@ import dev.trainyard.collectives.Communicator;
 import dev.trainyard.collectives.CommunicatorOptions;
 import dev.trainyard.collectives.DataType;
 import dev.trainyard.collectives.ReduceOp;
-import dev.trainyard.collectives.grpc.GrpcCommunicator;
+import dev.trainyard.collectives.host.HostCommunicator;
 import dev.trainyard.collectives.store.Store;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -57,7 +57,7 @@ final class LinkProbe {
     }
 
     private static Link measure(Store store, int pairRank, int a, int b, ByteBuffer buf, CommunicatorOptions options) {
-        try (Communicator c = GrpcCommunicator.connect(store, pairRank, 2, options)) {
+        try (Communicator c = HostCommunicator.connect(store, pairRank, 2, options)) {
             for (int i = 0; i < 2; i++) {
                 c.allReduce(buf, DataType.FLOAT32, ReduceOp.SUM); // connections, buffers and the JIT warm
             }
