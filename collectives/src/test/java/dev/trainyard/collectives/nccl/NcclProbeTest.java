@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class NcclProbeTest {
 
@@ -21,19 +23,37 @@ class NcclProbeTest {
     }
 
     @Test
-    void thisHostWithoutAnNvidiaDriverSaysSoAndNamesTheLibrary() {
-        boolean driver = Files.exists(Path.of("/proc/driver/nvidia"));
+    void thisHostWithoutAnNvidiaDriverSaysSoWithoutLoadingTheBindings() {
+        boolean driver = NcclProbe.driverPresent();
         if (driver) {
             System.out.println("SKIPPED: this host has an NVIDIA driver; the no-GPU verdict is checked on CPU hosts (CI)");
         }
         assumeFalse(driver);
+        long t0 = System.nanoTime();
         NcclAvailability a = NcclProbe.local();
-        System.out.println("NCCL probe on this host: " + a.reason());
+        System.out.printf("NCCL probe on this host (%.1f ms): %s%n", (System.nanoTime() - t0) / 1e6, a.reason());
         assertFalse(a.usable());
-        assertTrue(a.reason().startsWith("the CUDA runtime bindings do not load (UnsatisfiedLinkError: "), a.reason());
-        assertTrue(a.reason().contains("libcuda.so.1"), a.reason());
-        assertTrue(a.reason().endsWith("a GPU host needs the NVIDIA driver (libcuda.so.1) and the CUDA 12 runtime on the library path"));
+        assertEquals("no NVIDIA driver on this host (none of /proc/driver/nvidia, /dev/nvidiactl, /dev/dxg exists); a GPU host needs"
+                + " the NVIDIA driver (libcuda.so.1) and the CUDA 12 runtime on the library path", a.reason());
         assertEquals(a, NcclProbe.local(), "probed once and cached");
+    }
+
+    @Test
+    void theBindingsLoadOnlyWhereTheDriverLeftATrace(@TempDir Path dir) throws Exception {
+        Path trace = dir.resolve("nvidiactl");
+        int[] loads = {0};
+        Supplier<GpuRuntime> loader = () -> {
+            loads[0]++;
+            throw new UnsatisfiedLinkError("libjnicudart.so: libcuda.so.1: cannot open shared object file");
+        };
+        NcclAvailability none = NcclProbe.probe(List.of(trace), loader);
+        assertEquals(0, loads[0], "no trace of the driver: the bindings are not loaded");
+        assertTrue(none.reason().startsWith("no NVIDIA driver on this host (none of " + trace + " exists)"), none.reason());
+        Files.createFile(trace);
+        NcclAvailability broken = NcclProbe.probe(List.of(trace), loader);
+        assertEquals(1, loads[0], "a trace of the driver: the bindings are loaded and their failure reported");
+        assertTrue(broken.reason().startsWith("the CUDA runtime bindings do not load (UnsatisfiedLinkError: libjnicudart.so: libcuda.so.1"),
+                broken.reason());
     }
 
     @Test
