@@ -20,6 +20,14 @@ final class CausalSelfAttention extends AbstractBlock {
     private final int heads;
     private final Linear qkv;
     private final Linear projection;
+    /**
+     * 1/sqrt(head width) as a tensor the block owns. Not {@code scores.mul(double)}: DJL 0.36 turns
+     * the number into a CPU tensor over a direct buffer it closes right after the multiplication,
+     * while autograd keeps that tensor to scale the gradient in backward; once the garbage collector
+     * frees the buffer, backward reads whatever reuses the memory (seen as one rank's early-layer
+     * gradients going wrong in a random step).
+     */
+    private NDArray scale;
 
     CausalSelfAttention(int dim, int heads) {
         if (dim % heads != 0) {
@@ -42,7 +50,7 @@ final class CausalSelfAttention extends AbstractBlock {
         NDArray q = qkvParts.get(0).reshape(batch, time, heads, headDim).transpose(0, 2, 1, 3);
         NDArray k = qkvParts.get(1).reshape(batch, time, heads, headDim).transpose(0, 2, 1, 3);
         NDArray v = qkvParts.get(2).reshape(batch, time, heads, headDim).transpose(0, 2, 1, 3);
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(headDim));
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale);
         NDArray attention = scores.add(futureMask(x.getManager(), time)).softmax(-1);
         NDArray mixed = attention.matMul(v).transpose(0, 2, 1, 3).reshape(batch, time, dim);
         return projection.forward(store, new NDList(mixed), training);
@@ -64,5 +72,10 @@ final class CausalSelfAttention extends AbstractBlock {
     protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
         qkv.initialize(manager, dataType, inputShapes[0]);
         projection.initialize(manager, dataType, inputShapes[0]);
+        if (scale != null) {
+            scale.close();
+        }
+        NDArray value = manager.create((float) (1 / Math.sqrt((double) dim / heads)));
+        scale = dataType == DataType.FLOAT32 ? value : value.toType(dataType, true);
     }
 }
