@@ -10,7 +10,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
+import java.lang.ref.PhantomReference;
 import java.lang.ref.Reference;
+import java.lang.ref.ReferenceQueue;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -57,13 +59,19 @@ class CausalSelfAttentionTest {
     }
 
     /**
-     * Runs the collector until its cleaner has freed what it found, then allocates many 4-byte
-     * direct buffers holding 1e6: the allocator hands freed chunks of that size out first.
+     * Runs two full collections, each known to be done when a phantom reference it cleared comes out
+     * of the queue (the second also means the cleaners queued by the first have run: one thread
+     * hands them out in order), then allocates many 4-byte direct buffers holding 1e6: the allocator
+     * hands freed chunks of that size out first.
      */
     private static List<ByteBuffer> collectAndReuseSmallBuffers() throws InterruptedException {
-        for (int i = 0; i < 5; i++) {
+        ReferenceQueue<Object> collected = new ReferenceQueue<>();
+        for (int cycle = 0; cycle < 2; cycle++) {
+            PhantomReference<Object> marker = new PhantomReference<>(new Object(), collected);
             System.gc();
-            Thread.sleep(20);
+            if (collected.remove(10_000) != marker) {
+                throw new IllegalStateException("the garbage collector did not run within 10 s of System.gc() (-XX:+DisableExplicitGC?)");
+            }
         }
         List<ByteBuffer> squatters = new ArrayList<>();
         for (int i = 0; i < 10_000; i++) {

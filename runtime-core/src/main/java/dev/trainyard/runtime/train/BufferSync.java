@@ -45,8 +45,7 @@ final class BufferSync {
         this.packed = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
         this.views = new ByteBuffer[averaged.size()];
         for (int i = 0; i < views.length; i++) {
-            NDArray a = averaged.get(i);
-            views[i] = a.getDevice().isGpu() ? null : a.toByteBuffer(true);
+            views[i] = ParameterBytes.hostView(averaged.get(i));
         }
     }
 

@@ -20,10 +20,19 @@ final class ParameterBytes {
     private ParameterBytes() {
     }
 
+    /**
+     * The tensor's own memory on CPU, or null where it lives on a device. Keeping it is only safe
+     * while the tensor is updated in place (never re-pointed or closed).
+     */
+    static ByteBuffer hostView(NDArray array) {
+        return array.getDevice().isGpu() ? null : array.toByteBuffer(true);
+    }
+
     /** Lets {@code reader} see the bytes; it must not keep the buffer. */
     static void read(NDArray array, Consumer<ByteBuffer> reader) {
-        if (!array.getDevice().isGpu()) {
-            reader.accept(array.toByteBuffer(true));
+        ByteBuffer view = hostView(array);
+        if (view != null) {
+            reader.accept(view);
             return;
         }
         try (NDArray host = array.toDevice(Device.cpu(), true)) {
@@ -33,8 +42,9 @@ final class ParameterBytes {
 
     /** Lets {@code writer} change the bytes in place; the tensor holds the result afterwards. */
     static void update(NDArray array, Consumer<ByteBuffer> writer) {
-        if (!array.getDevice().isGpu()) {
-            writer.accept(array.toByteBuffer(true));
+        ByteBuffer view = hostView(array);
+        if (view != null) {
+            writer.accept(view);
             return;
         }
         updateThroughCopy(array, writer);
