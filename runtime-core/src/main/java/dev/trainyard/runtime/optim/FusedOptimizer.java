@@ -85,6 +85,9 @@ public abstract class FusedOptimizer {
             params.get(off, paramTile, 0, len);
             grads.get(off, gradTile, 0, len);
             grads.put(off, ZEROS, 0, len);
+            // The state is on the heap already, yet it is copied into tiles too: with the state
+            // indexed in place (state[off + i] next to tile[i]) the MLP's Adam took 780 us instead
+            // of 185, as slow as a scalar loop: C2 most likely could not rule out that they overlap.
             for (int s = 0; s < slots; s++) {
                 System.arraycopy(state.slot(b, s), off, stateTiles[s], 0, len);
             }
